@@ -1,0 +1,1 @@
+"""OpenMMLab-style projects shipped with this repository."""

@@ -1,0 +1,1 @@
+"""heads of the COPS project."""

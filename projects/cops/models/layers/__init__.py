@@ -1,0 +1,1 @@
+"""layers of the COPS project."""
