@@ -1,0 +1,40 @@
+"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
+
+torch >= 2.6 loads checkpoints with ``weights_only=True``. mmengine 0.10 stores
+numpy arrays and scalars (in the message hub's log history) and
+:class:`~mmengine.logging.HistoryBuffer` objects in every checkpoint it saves,
+so ``--resume`` and ``load_from`` fail with "Unsupported global". Instead of
+turning the safety off, this module allow-lists exactly the globals those
+checkpoints contain. ``HistoryBuffer`` pickles its statistics methods through
+``builtins.getattr``; that name is mapped to :func:`history_buffer_statistic`,
+which resolves only ``HistoryBuffer`` statistics, never arbitrary attributes.
+"""
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+NUMPY_GLOBALS = [
+    np.core.multiarray._reconstruct,
+    np.core.multiarray.scalar,
+    np.ndarray,
+    np.dtype,
+] + [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFD']
+
+
+def history_buffer_statistic(owner, name):
+    """Stand-in for ``getattr`` in checkpoints: ``HistoryBuffer.<statistic>`` only."""
+    method = getattr(HistoryBuffer, name, None) if owner is HistoryBuffer else None
+    if not callable(method) or isinstance(method, type):
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for getattr({owner!r}, {name!r}); only '
+            'HistoryBuffer statistics methods are allowed')
+    return method
+
+
+def register_checkpoint_safe_globals():
+    """Allow-list the globals of mmengine checkpoints for ``weights_only`` loads."""
+    torch.serialization.add_safe_globals(
+        NUMPY_GLOBALS + [HistoryBuffer,
+                         (history_buffer_statistic, 'builtins.getattr')])
