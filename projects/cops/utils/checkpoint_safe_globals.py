@@ -24,13 +24,20 @@ NUMPY_GLOBALS = [
 
 
 def history_buffer_statistic(owner, name):
-    """Stand-in for ``getattr`` in checkpoints: ``HistoryBuffer.<statistic>`` only."""
-    method = getattr(HistoryBuffer, name, None) if owner is HistoryBuffer else None
-    if not callable(method) or isinstance(method, type):
+    """Stand-in for ``getattr`` in checkpoints: ``HistoryBuffer.<statistic>`` only.
+
+    Allowed are the public methods defined on ``HistoryBuffer`` (``mean``,
+    ``min``, ``max``, ``current``, ...) and statistics registered with
+    ``HistoryBuffer.register_statistics``.
+    """
+    allowed = owner is HistoryBuffer and (
+        name in HistoryBuffer._statistics_methods or
+        (not name.startswith('_') and callable(vars(HistoryBuffer).get(name))))
+    if not allowed:
         raise pickle.UnpicklingError(
             f'checkpoint asks for getattr({owner!r}, {name!r}); only '
             'HistoryBuffer statistics methods are allowed')
-    return method
+    return getattr(HistoryBuffer, name)
 
 
 def register_checkpoint_safe_globals():
