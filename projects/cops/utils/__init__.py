@@ -1,7 +1,11 @@
 """Utilities of the COPS project."""
+from .cfg_options import merge_cfg_options
 from .checkpoint_safe_globals import register_checkpoint_safe_globals
 from .cpu_distributed import setup_cpu_distributed
 
 register_checkpoint_safe_globals()
 
-__all__ = ['register_checkpoint_safe_globals', 'setup_cpu_distributed']
+__all__ = [
+    'merge_cfg_options', 'register_checkpoint_safe_globals',
+    'setup_cpu_distributed'
+]
