@@ -1,1 +1,4 @@
-"""detectors of the COPS project."""
+"""Detectors of the COPS project."""
+from .cops import COPS
+
+__all__ = ['COPS']

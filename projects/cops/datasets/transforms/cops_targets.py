@@ -1,0 +1,196 @@
+"""Training targets of COPS: semantic and pixel-pair boundary targets."""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import TRANSFORMS
+
+
+def _pair_maps(values: np.ndarray, distance: int, axis: int,
+               fill) -> tuple:
+    """First and second pixel of every pair ``distance`` apart along
+    ``axis``, aligned on the first pixel; missing partners get ``fill``."""
+    size = values.shape[axis]
+    keep = max(size - distance, 0)
+    first = np.full_like(values, fill)
+    second = np.full_like(values, fill)
+    index = [slice(None)] * values.ndim
+    index[axis] = slice(0, keep)
+    first[tuple(index)] = np.take(values, np.arange(keep), axis=axis)
+    second[tuple(index)] = np.take(
+        values, np.arange(distance, distance + keep), axis=axis)
+    return first, second
+
+
+def cops_targets(sem_seg: np.ndarray,
+                 instance_masks: np.ndarray,
+                 instance_ignore: Optional[np.ndarray],
+                 edge_distances: Sequence[int],
+                 stride: int = 4,
+                 ignore_index: int = 255,
+                 small_instance_area: int = 4096,
+                 small_instance_weight: float = 3.0,
+                 instance_boundary_weight: float = 4.0) -> Dict[str,
+                                                                np.ndarray]:
+    """Build the COPS targets on the stride-``stride`` grid.
+
+    The grid point (i, j) samples the pixel (min(i*s + s//2, H-1),
+    min(j*s + s//2, W-1)), so the grid has ceil(H/s) x ceil(W/s) points,
+    the size of the network's stride-``s`` output for an input of H x W.
+    Pair values follow ``mmcv_ops.grid_graph``: the pair (i, j)-(i + d, j)
+    is stored at [k, 0, i, j] and (i, j)-(i, j + d) at [k, 1, i, j] for the
+    k-th offset d; positions without a partner hold target 0, weight 0.
+
+    Args:
+        sem_seg (np.ndarray): ``[H, W]`` class per pixel, ``ignore_index``
+            for void.
+        instance_masks (np.ndarray): ``[K, H, W]`` bool, one mask per thing
+            instance (non-overlapping).
+        instance_ignore (np.ndarray, optional): ``[K]`` bool, True for crowd
+            regions: their pixels keep their class but no pair touching them
+            is trained (which instance they belong to is unknown).
+        edge_distances (Sequence[int]): Offsets d on the grid.
+        stride (int): Grid stride in pixels.
+        ignore_index (int): Void value of ``sem_seg`` and of ``pan_seg``.
+        small_instance_area (int): Instances with fewer pixels (at input
+            resolution) are "small".
+        small_instance_weight (float): Semantic weight of small instances.
+        instance_boundary_weight (float): Boundary weight of pairs touching
+            an instance pixel (other labelled pairs weigh 1).
+
+    Returns:
+        dict: on the ``[h, w]`` grid,
+
+        - ``sem_seg``: ``[h, w]`` int64 class, ``ignore_index`` for void.
+        - ``sem_weights``: ``[h, w]`` float32, 0 for void.
+        - ``pan_seg``: ``[h, w]`` int64 ``class + k * INSTANCE_OFFSET``
+          (k = 1..K instance number, 0 for stuff), ``ignore_index`` for
+          void and crowd pixels.
+        - ``boundary``: ``[D, 2, h, w]`` float32, 1 where the two pixels
+          lie in different segments.
+        - ``boundary_weights``: ``[D, 2, h, w]`` float32.
+    """
+    if sem_seg.ndim != 2:
+        raise ValueError(f'sem_seg must be [H, W], got {sem_seg.shape}')
+    if instance_masks.ndim != 3 or instance_masks.shape[1:] != sem_seg.shape:
+        raise ValueError(f'instance_masks must be [K, {sem_seg.shape[0]}, '
+                         f'{sem_seg.shape[1]}], got {instance_masks.shape}')
+    num_instances = instance_masks.shape[0]
+    if instance_ignore is None:
+        instance_ignore = np.zeros(num_instances, dtype=bool)
+    height, width = sem_seg.shape
+    rows = np.minimum(np.arange(-(-height // stride)) * stride + stride // 2,
+                      height - 1)
+    cols = np.minimum(np.arange(-(-width // stride)) * stride + stride // 2,
+                      width - 1)
+
+    masks = instance_masks.astype(bool)
+    grid_masks = masks[:, rows][:, :, cols]
+    numbers = np.arange(1, num_instances + 1).reshape(-1, 1, 1)
+    instance = (grid_masks * numbers).max(axis=0, initial=0)
+    sem = sem_seg[np.ix_(rows, cols)].astype(np.int64)
+
+    is_void = sem == ignore_index
+    is_crowd = np.concatenate([[False], instance_ignore.astype(bool)])[instance]
+    is_instance = (instance > 0) & ~is_crowd
+    is_small = np.concatenate(
+        [[False], masks.reshape(num_instances, -1).sum(1) < small_instance_area])
+    sem_weights = np.where(is_small[instance] & is_instance,
+                           small_instance_weight, 1.0)
+    sem_weights[is_void] = 0
+    pan = sem + instance * INSTANCE_OFFSET
+    pan[is_void | is_crowd] = ignore_index
+
+    known = ~(is_void | is_crowd)
+    boundary = np.zeros((len(edge_distances), 2, *sem.shape), np.float32)
+    boundary_weights = np.zeros_like(boundary)
+    for k, distance in enumerate(edge_distances):
+        for direction, axis in enumerate((0, 1)):
+            pan_a, pan_b = _pair_maps(pan, distance, axis, ignore_index)
+            known_a, known_b = _pair_maps(known, distance, axis, False)
+            inst_a, inst_b = _pair_maps(is_instance, distance, axis, False)
+            boundary[k, direction] = (pan_a != pan_b) & known_a & known_b
+            boundary_weights[k, direction] = np.where(
+                known_a & known_b,
+                np.where(inst_a | inst_b, instance_boundary_weight, 1.0), 0.0)
+    return dict(
+        sem_seg=sem,
+        sem_weights=sem_weights.astype(np.float32),
+        pan_seg=pan,
+        boundary=boundary,
+        boundary_weights=boundary_weights)
+
+
+@TRANSFORMS.register_module()
+class GenerateCOPSTargets(BaseTransform):
+    """Add the COPS training targets (see :func:`cops_targets`).
+
+    Place it after all geometric transforms and before
+    :class:`PackCOPSInputs`.
+
+    Required Keys:
+
+    - gt_seg_map (np.ndarray): ``[H, W]`` classes, ``ignore_index`` = void
+      (as written by ``LoadPanopticAnnotations``).
+    - gt_masks (BitmapMasks): thing instance masks.
+    - gt_ignore_flags (np.ndarray, optional): crowd flags of the masks.
+
+    Added Keys:
+
+    - gt_cops_targets (dict[str, np.ndarray]): the arrays returned by
+      :func:`cops_targets`.
+
+    Args:
+        edge_distances (Sequence[int]): Offsets d on the stride grid.
+        stride (int): Output stride of the network.
+        ignore_index (int): Void label.
+        small_instance_area (int): Area (pixels) below which an instance is
+            small.
+        small_instance_weight (float): Semantic weight of small instances.
+        instance_boundary_weight (float): Boundary weight of pairs touching
+            instance pixels.
+    """
+
+    def __init__(self,
+                 edge_distances: Sequence[int],
+                 stride: int = 4,
+                 ignore_index: int = 255,
+                 small_instance_area: int = 4096,
+                 small_instance_weight: float = 3.0,
+                 instance_boundary_weight: float = 4.0) -> None:
+        if not edge_distances or min(edge_distances) < 1:
+            raise ValueError('edge_distances must be offsets >= 1, got '
+                             f'{edge_distances}')
+        if stride < 1:
+            raise ValueError(f'stride must be >= 1, got {stride}')
+        self.edge_distances = tuple(edge_distances)
+        self.stride = stride
+        self.ignore_index = ignore_index
+        self.small_instance_area = small_instance_area
+        self.small_instance_weight = small_instance_weight
+        self.instance_boundary_weight = instance_boundary_weight
+
+    def transform(self, results: dict) -> dict:
+        for key in ('gt_seg_map', 'gt_masks'):
+            if key not in results:
+                raise KeyError(
+                    f'GenerateCOPSTargets needs "{key}"; load it with '
+                    'LoadPanopticAnnotations(with_mask=True, with_seg=True)')
+        results['gt_cops_targets'] = cops_targets(
+            results['gt_seg_map'],
+            results['gt_masks'].to_ndarray(),
+            results.get('gt_ignore_flags'),
+            self.edge_distances,
+            stride=self.stride,
+            ignore_index=self.ignore_index,
+            small_instance_area=self.small_instance_area,
+            small_instance_weight=self.small_instance_weight,
+            instance_boundary_weight=self.instance_boundary_weight)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(edge_distances='
+                f'{self.edge_distances}, stride={self.stride}, '
+                f'small_instance_area={self.small_instance_area})')

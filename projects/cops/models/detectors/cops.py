@@ -1,0 +1,220 @@
+"""The COPS panoptic segmentation detector (network + AMWC inference)."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.structures import InstanceData, PixelData
+from torch import Tensor
+
+from mmdet.models.detectors import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.structures.mask import mask2bbox
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from ..utils import amwc_to_panoptic, stack_grid_targets
+
+
+@MODELS.register_module()
+class COPS(BaseDetector):
+    """COPS: CNN class and boundary scores + asymmetric multiway cut.
+
+    The backbone feeds a semantic head (class logits) and an affinity head
+    (boundary logits of pixel pairs at several offsets), both at stride
+    ``output_stride``. ``loss`` trains them with the stage-1 (pretrain)
+    losses; ``predict`` turns the logits into AMWC costs
+    (:class:`AMWCCostHead`), solves one AMWC per image with
+    ``mmcv_ops.solve_amwc_batch`` (thing classes partitionable) and writes
+    mmdet's panoptic, semantic and instance predictions.
+
+    Args:
+        backbone (dict): Backbone config, returning (res2, res3, res5).
+        semantic_head (dict): :class:`COPSSemanticHead` config.
+        affinity_head (dict): :class:`COPSAffinityHead` config.
+        cost_head (dict): :class:`AMWCCostHead` config; its
+            ``num_edge_distances`` is filled from the affinity head.
+        num_things_classes (int): Thing classes (labels ``0..T-1``).
+        num_stuff_classes (int): Stuff classes (labels after the things).
+        output_stride (int): Stride of the heads' outputs (and targets).
+        ignore_index (int): Void label of the targets.
+        train_cfg (dict, optional): Unused by stage 1; kept for the mmdet
+            detector interface.
+        test_cfg (dict, optional): ``instance_min_area`` and
+            ``stuff_min_area`` (original-image pixels; smaller segments
+            become void) and ``num_threads`` of the solver.
+        data_preprocessor (dict, optional): ``DetDataPreprocessor`` config.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 semantic_head: ConfigType,
+                 affinity_head: ConfigType,
+                 num_things_classes: int,
+                 num_stuff_classes: int,
+                 cost_head: ConfigType = dict(type='AMWCCostHead'),
+                 output_stride: int = 4,
+                 ignore_index: int = 255,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.num_things_classes = num_things_classes
+        self.num_stuff_classes = num_stuff_classes
+        self.num_classes = num_things_classes + num_stuff_classes
+        self.output_stride = output_stride
+        self.ignore_index = ignore_index
+        self.train_cfg = train_cfg
+        self.test_cfg = dict(
+            instance_min_area=0, stuff_min_area=0, num_threads=None)
+        self.test_cfg.update(test_cfg or {})
+        self.backbone = MODELS.build(backbone)
+        self.semantic_head = MODELS.build(semantic_head)
+        self.affinity_head = MODELS.build(affinity_head)
+        if self.semantic_head.num_classes != self.num_classes:
+            raise ValueError(
+                f'semantic_head.num_classes={self.semantic_head.num_classes} '
+                f'!= num_things_classes + num_stuff_classes = '
+                f'{self.num_classes}')
+        cost_head = dict(cost_head)
+        cost_head['num_edge_distances'] = len(self.edge_distances)
+        self.cost_head = MODELS.build(cost_head)
+
+    @property
+    def edge_distances(self) -> Tuple[int, ...]:
+        """Pixel offsets of the boundary logits on the output grid."""
+        return self.affinity_head.edge_distances
+
+    @property
+    def is_thing(self) -> Tensor:
+        """``[C]`` bool, True for the (partitionable) thing classes."""
+        return torch.arange(self.num_classes) < self.num_things_classes
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Backbone features (res2, res3, res5) of ``[B, 3, H, W]`` images."""
+        return tuple(self.backbone(batch_inputs))
+
+    def forward_heads(self, batch_inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Semantic logits ``[B, C, h, w]`` and boundary logits
+        ``[B, D, 2, h, w]`` (h, w = input size / output_stride)."""
+        feats = self.extract_feat(batch_inputs)
+        sem_logits = self.semantic_head(feats)
+        return sem_logits, self.affinity_head(feats, sem_logits)
+
+    def _forward(self,
+                 batch_inputs: Tensor,
+                 batch_data_samples: Optional[SampleList] = None
+                 ) -> Tuple[Tensor, Tensor]:
+        """Tensor mode: the two heads' logits, see :meth:`forward_heads`."""
+        return self.forward_heads(batch_inputs)
+
+    def stack_targets(self, batch_data_samples: SampleList,
+                      grid_shape: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Batched ``gt_cops_targets`` padded to ``grid_shape``."""
+        return stack_grid_targets(
+            [sample.gt_cops_targets for sample in batch_data_samples],
+            grid_shape, self.ignore_index)
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Stage-1 losses: semantic hard-pixel CE and boundary top-k BCE."""
+        sem_logits, boundary_logits = self.forward_heads(batch_inputs)
+        targets = self.stack_targets(batch_data_samples,
+                                     sem_logits.shape[-2:])
+        losses = self.semantic_head.loss(sem_logits, targets)
+        losses.update(self.affinity_head.loss(boundary_logits, targets))
+        return losses
+
+    def grid_shapes(self,
+                    batch_data_samples: SampleList) -> List[Tuple[int, int]]:
+        """Output-grid size ``ceil(img_shape / output_stride)`` per image
+        (the rest of the padded grid lies outside the image)."""
+        return [
+            tuple(
+                math.ceil(size / self.output_stride)
+                for size in sample.metainfo['img_shape'][:2])
+            for sample in batch_data_samples
+        ]
+
+    def graph_inputs(
+        self, node_maps: Tensor, edge_maps: Tensor,
+        grid_shapes: Sequence[Tuple[int, int]]
+    ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+        """Crop each image's grid and flatten it into a graph.
+
+        Differentiable in ``node_maps`` and ``edge_maps``.
+
+        Args:
+            node_maps (Tensor): ``[B, C, h, w]`` per-point values.
+            edge_maps (Tensor): ``[B, D, 2, h, w]`` per-pair values.
+            grid_shapes (Sequence[tuple]): Valid ``(h_i, w_i)`` per image.
+
+        Returns:
+            tuple[list[Tensor]]: per image the node values ``[h_i * w_i, C]``
+            (node index ``y * w_i + x``), the edges ``[E_i, 2]`` int64 of
+            ``mmcv_ops.grid_graph`` and the edge values ``[E_i]``.
+        """
+        from mmcv_ops import grid_graph, grid_maps_to_edge_values
+        nodes, edges, edge_values = [], [], []
+        for node_map, edge_map, (height, width) in zip(node_maps, edge_maps,
+                                                       grid_shapes):
+            nodes.append(node_map[:, :height, :width].flatten(1).t())
+            edges.append(grid_graph(height, width, self.edge_distances))
+            edge_values.append(
+                grid_maps_to_edge_values(edge_map[..., :height, :width],
+                                         self.edge_distances))
+        return nodes, edges, edge_values
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Panoptic inference.
+
+        Fills per sample ``pred_panoptic_seg`` (``PixelData`` with
+        ``sem_seg`` ``[1, H, W]`` int64, ``class + k * INSTANCE_OFFSET``,
+        void = C), ``pred_sem_seg`` (``[1, H, W]`` AMWC classes) and
+        ``pred_instances`` (``masks`` ``[K, H, W]`` bool, ``labels``,
+        ``scores``, ``bboxes``), at ``ori_shape`` when ``rescale`` else at
+        ``img_shape``.
+        """
+        from mmcv_ops import solve_amwc_batch
+        sem_logits, boundary_logits = self.forward_heads(batch_inputs)
+        node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
+        grid_shapes = self.grid_shapes(batch_data_samples)
+        nodes, edges, costs = self.graph_inputs(node_costs.detach(),
+                                                edge_costs.detach(),
+                                                grid_shapes)
+        solutions = solve_amwc_batch(
+            [node.cpu() for node in nodes], [edge.cpu() for edge in edges],
+            [cost.cpu() for cost in costs], self.is_thing,
+            num_threads=self.test_cfg['num_threads'])
+        _, _, edge_logits = self.graph_inputs(sem_logits, boundary_logits,
+                                              grid_shapes)
+        for sample, solution, sem, edge, edge_logit, (height, width) in zip(
+                batch_data_samples, solutions, sem_logits, edges,
+                edge_logits, grid_shapes):
+            img_shape = sample.metainfo['img_shape'][:2]
+            result = amwc_to_panoptic(
+                solution.labels,
+                solution.clusters,
+                sem[:, :height, :width].detach().cpu(),
+                edge.cpu(),
+                edge_logit.detach().cpu(),
+                self.is_thing,
+                img_shape=img_shape,
+                ori_shape=sample.metainfo['ori_shape'][:2]
+                if rescale else img_shape,
+                stride=self.output_stride,
+                instance_min_area=self.test_cfg['instance_min_area'],
+                stuff_min_area=self.test_cfg['stuff_min_area'])
+            sample.pred_panoptic_seg = PixelData(
+                sem_seg=result['pan_seg'][None])
+            sample.pred_sem_seg = PixelData(sem_seg=result['sem_seg'][None])
+            sample.pred_instances = InstanceData(
+                masks=result['masks'],
+                labels=result['labels'],
+                scores=result['scores'],
+                bboxes=mask2bbox(result['masks']))
+        return batch_data_samples
