@@ -1,0 +1,76 @@
+# Cityscapes panoptic (19 classes, 8 things), converted to COCO panoptic
+# format by tools/dataset_converters/cityscapes.py. Paper settings: random
+# rescale of the 1024x2048 images by 0.5-2.0 (short side 512..2048), random
+# 512x1024 crop and flip for training; full resolution for testing.
+# The dataset class is the project's, registered by the custom_imports of
+# _base_/default_runtime.py.
+
+dataset_type = 'CityscapesPanopticDataset'
+data_root = 'data/cityscapes/'
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(
+        type='RandomResize',
+        scale=(2048, 1024),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_size=(1024, 512),  # (width, height) in mmdet
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/cityscapes_panoptic_train.json',
+        data_prefix=dict(
+            img='leftImg8bit/train/',
+            seg='annotations/cityscapes_panoptic_train/'),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/cityscapes_panoptic_val.json',
+        data_prefix=dict(
+            img='leftImg8bit/val/',
+            seg='annotations/cityscapes_panoptic_val/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    type='CocoPanopticMetric',
+    ann_file=data_root + 'annotations/cityscapes_panoptic_val.json',
+    seg_prefix=data_root + 'annotations/cityscapes_panoptic_val/',
+    backend_args=backend_args)
+test_evaluator = val_evaluator

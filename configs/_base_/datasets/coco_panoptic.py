@@ -1,0 +1,41 @@
+# COCO panoptic (133 classes, 80 things) with mmdet's CocoPanopticDataset,
+# standard paths (data/coco/annotations/panoptic_{train,val}2017.json,
+# annotations/panoptic_{train,val}2017/, {train,val}2017/) and evaluator
+# from mmdet's base. Paper settings (as Panoptic-DeepLab): short side resized
+# to 320..960 (step 64) with the long side at most 960, random 640x640 crop
+# and flip for training; testing with the long side resized to 640.
+_base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
+
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(960, 320), (960, 384), (960, 448), (960, 512), (960, 576),
+                (960, 640), (960, 704), (960, 768), (960, 832), (960, 896),
+                (960, 960)],
+        keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_size=(640, 640),
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=(640, 640), keep_ratio=True),
+    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
