@@ -139,7 +139,8 @@ def test_json_matches_png(tiny_root, split, num_images):
     assert len(coco['images']) == len(coco['annotations']) == num_images
     for image_info, ann in zip(coco['images'], coco['annotations']):
         assert image_info['id'] == ann['image_id']
-        image = mmcv.imread(osp.join(tiny_root, split, image_info['file_name']))
+        image = mmcv.imread(
+            osp.join(tiny_root, split, image_info['file_name']))
         assert image.shape == (SIZE, SIZE, 3)
         pan = read_panoptic(tiny_root, split, ann['file_name'])
         segments = {seg['id']: seg for seg in ann['segments_info']}
@@ -169,11 +170,23 @@ def test_same_class_instances_touch():
     assert image.shape == (SIZE, SIZE, 3) and image.dtype == np.uint8
     category = {seg['id']: seg['category_id'] for seg in segments_info}
     category[0] = 0
-    cats = np.vectorize(category.get)(pan)
+    ids, inverse = np.unique(pan, return_inverse=True)
+    cats = np.array([category[i] for i in ids])[inverse].reshape(pan.shape)
     differ = pan[:, 1:] != pan[:, :-1]
     same_thing = (cats[:, 1:] == cats[:, :-1]) & (cats[:, 1:] <= 3) & (
         cats[:, 1:] > 0)
     assert (differ & same_thing).any()
+
+
+def test_shapes_hidden_below_min_area_are_dropped():
+    masks = np.zeros((3, 8, 8), bool)
+    masks[0, :4] = True  # 32 px, partly covered by shape 1
+    masks[1, 2:6] = True  # 32 px, left with 8 px by shape 2
+    masks[2, 3:8] = True  # 40 px in front
+    front, kept = generator.visible_shapes(list(masks), min_area=10)
+    assert kept == [0, 2]
+    assert (front == 0).sum() == 24 and (front == 2).sum() == 40
+    assert (front == -1).sum() == 0
 
 
 def expected_semantic(pan, segments_info):

@@ -1,7 +1,7 @@
 """Write the embedded synthetic panoptic dataset in the COCO panoptic format.
 
 Every image is a few textured background regions (the stuff classes of
-:class:`SyntheticPanopticDataset`) with 2-6 flat-coloured shapes on top (the
+:class:`SyntheticPanopticDataset`) with a few flat-coloured shapes on top (the
 thing classes: discs, squares, triangles of equal area, so the class shows in
 colour and outline but not in size). Shapes may touch or overlap, the later
 drawn in front; same-class shapes touch often, so instances must be separated
@@ -11,8 +11,9 @@ at their boundaries (each shape has a darker one-pixel rim). Output under
     train/000001.png ...                 RGB images (PNG, byte-deterministic)
     val/000001.png ...
     annotations/panoptic_train.json      images, annotations with segments_info
-    annotations/panoptic_val.json        (id, category_id, iscrowd, area, bbox),
-                                         categories (id, name, isthing, color)
+    annotations/panoptic_val.json        (id, category_id, iscrowd, area,
+                                         bbox), categories (id, name,
+                                         isthing, color), info (parameters)
     annotations/panoptic_train/*.png     panoptic PNGs, segment id =
     annotations/panoptic_val/*.png       R + 256 G + 256^2 B, 0 = void
 
@@ -25,13 +26,14 @@ Running the script twice with the same arguments writes byte-identical files.
 
 Example::
 
-    python tools/dataset_converters/make_synthetic_panoptic.py --out data/synthetic
+    python tools/dataset_converters/make_synthetic_panoptic.py \
+        --out data/synthetic
 """
 import argparse
 import json
 import os.path as osp
 from dataclasses import asdict, dataclass, field, fields
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import cv2
 import mmcv
@@ -51,43 +53,36 @@ INSTANCE_COLOUR_STEP = 37
 SPLITS = ('train', 'val')
 
 
+def option(default, help_text: str):
+    """A dataclass field that is also a command-line option."""
+    return field(default=default, metadata={'help': help_text})
+
+
 @dataclass(frozen=True)
 class SceneParams:
     """How the images are drawn; every field is a command-line option."""
 
-    size: int = field(default=128, metadata={'help': 'image height = width'})
-    min_instances: int = field(default=2, metadata={'help': 'shapes drawn'})
-    max_instances: int = field(default=6, metadata={'help': 'shapes drawn'})
-    min_extent: float = field(
-        default=16., metadata={'help': 'diameter (px) of a disc of equal area'})
-    max_extent: float = field(default=48., metadata={'help': 'see min_extent'})
-    min_area: int = field(
-        default=64,
-        metadata={'help': 'segments smaller after occlusion are not stored'})
-    touch_prob: float = field(
-        default=0.5,
-        metadata={'help': 'probability a shape is placed touching another'})
-    same_class_prob: float = field(
-        default=0.5,
-        metadata={'help': 'probability a touching shape takes its class'})
-    min_regions: int = field(
-        default=2, metadata={'help': 'Voronoi cells of the background'})
-    max_regions: int = field(default=5, metadata={'help': 'see min_regions'})
-    boundary_warp: float = field(
-        default=8., metadata={'help': 'wiggle (px) of the region borders'})
-    min_period: float = field(
-        default=6., metadata={'help': 'period (px) of stripes and checkers'})
-    max_period: float = field(default=12., metadata={'help': 'see min_period'})
-    texture_contrast: float = field(
-        default=0.2, metadata={'help': 'relative brightness swing of textures'})
-    shading: float = field(
-        default=0.12, metadata={'help': 'brightness gradient across shapes'})
-    rim_darkening: float = field(
-        default=0.3, metadata={'help': 'relative darkening of shape rims'})
-    colour_jitter: float = field(
-        default=20., metadata={'help': 'uniform jitter of each base colour'})
-    noise_std: float = field(
-        default=6., metadata={'help': 'std of the Gaussian pixel noise'})
+    size: int = option(128, 'image height = width')
+    min_instances: int = option(2, 'fewest shapes drawn')
+    max_instances: int = option(6, 'most shapes drawn')
+    min_extent: float = option(16., 'diameter (px) of a disc of equal area')
+    max_extent: float = option(48., 'see --min-extent')
+    min_area: int = option(64, 'segments smaller after occlusion are dropped')
+    touch_prob: float = option(0.5, 'probability a shape touches an earlier')
+    same_class_prob: float = option(0.5, 'and takes its class')
+    max_overlap: float = option(0.3, 'touching shapes overlap by up to this '
+                                'fraction of their radii sum')
+    min_regions: int = option(2, 'fewest Voronoi cells of the background')
+    max_regions: int = option(5, 'most Voronoi cells of the background')
+    boundary_warp: float = option(8., 'wiggle (px) of the region borders')
+    warp_cell: float = option(32., 'length (px) of a border wiggle')
+    min_period: float = option(6., 'period (px) of stripes and checkers')
+    max_period: float = option(12., 'see --min-period')
+    texture_contrast: float = option(0.2, 'brightness swing of textures')
+    shading: float = option(0.12, 'brightness gradient across shapes')
+    rim_darkening: float = option(0.3, 'relative darkening of shape rims')
+    colour_jitter: float = option(20., 'uniform jitter of each base colour')
+    noise_std: float = option(6., 'std of the Gaussian pixel noise')
 
     def __post_init__(self):
         for low, high in (('min_instances', 'max_instances'),
@@ -95,8 +90,9 @@ class SceneParams:
                           ('min_regions', 'max_regions'),
                           ('min_period', 'max_period')):
             if not 0 < getattr(self, low) <= getattr(self, high):
-                raise ValueError(f'need 0 < {low} <= {high}, got '
-                                 f'{getattr(self, low)}, {getattr(self, high)}')
+                raise ValueError(
+                    f'need 0 < {low} <= {high}, got '
+                    f'{getattr(self, low)}, {getattr(self, high)}')
         if self.size < 16:
             raise ValueError(f'size must be >= 16, got {self.size}')
         if self.max_extent >= self.size:
@@ -105,7 +101,7 @@ class SceneParams:
         if self.max_instances > 256:
             raise ValueError('max_instances must be <= 256 (unique segment '
                              f'colours), got {self.max_instances}')
-        for name in ('touch_prob', 'same_class_prob'):
+        for name in ('touch_prob', 'same_class_prob', 'max_overlap'):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(
                     f'{name} must be in [0, 1], got {getattr(self, name)}')
@@ -147,8 +143,8 @@ def stuff_layout(rng: np.random.Generator, params: SceneParams,
     seeds = rng.uniform(0, size, (num_regions, 2)).astype(np.float32)
     cell_classes = rng.integers(num_stuff, size=num_regions)
     ys, xs = pixel_grid(size)
-    ys = ys + params.boundary_warp * smooth_noise(rng, size, size / 4)
-    xs = xs + params.boundary_warp * smooth_noise(rng, size, size / 4)
+    ys = ys + params.boundary_warp * smooth_noise(rng, size, params.warp_cell)
+    xs = xs + params.boundary_warp * smooth_noise(rng, size, params.warp_cell)
     sq_dists = ((ys[None] - seeds[:, 0, None, None])**2 +
                 (xs[None] - seeds[:, 1, None, None])**2)
     return cell_classes[sq_dists.argmin(axis=0)]
@@ -189,10 +185,11 @@ def sample_shapes(rng: np.random.Generator, params: SceneParams,
             if rng.random() < params.same_class_prob:
                 label = anchor.label
             direction = rng.uniform(0, 2 * np.pi)
-            distance = (anchor.radius + radius) * rng.uniform(0.7, 1.)
+            distance = (anchor.radius + radius) * (
+                1 - params.max_overlap * rng.random())
             centre = anchor.centre + distance * np.array(
                 [np.cos(direction), np.sin(direction)])
-        else:
+        else:  # up to half a shape may fall outside the image
             centre = rng.uniform(radius / 2, params.size - radius / 2, 2)
         colour = jittered(rng, METAINFO['palette'][label],
                           params.colour_jitter)
@@ -216,6 +213,70 @@ def shape_mask(shape: Shape, size: int) -> np.ndarray:
     return (proj <= inradius).all(axis=-1)
 
 
+def paint_stuff(rng: np.random.Generator, params: SceneParams,
+                layout: np.ndarray) -> np.ndarray:
+    """Textured stuff colours, [size, size, 3] float32 RGB, of the stuff
+    index map ``layout`` [size, size]."""
+    num_things = len(METAINFO['thing_classes'])
+    stuff_names = METAINFO['stuff_classes']
+    patterns = np.stack(
+        [texture(rng, params, STUFF_TEXTURES[name]) for name in stuff_names])
+    colours = np.stack([
+        jittered(rng, METAINFO['palette'][num_things + i],
+                 params.colour_jitter) for i in range(len(stuff_names))
+    ])
+    ys, xs = np.indices(layout.shape)
+    brightness = 1 + params.texture_contrast * patterns[layout, ys, xs]
+    return colours[layout] * brightness[..., None]
+
+
+def visible_shapes(masks: List[np.ndarray],
+                   min_area: int) -> Tuple[np.ndarray, List[int]]:
+    """Index of the front shape per pixel ([size, size] int64, -1 = none)
+    and the indices of the shapes kept. Shapes that later ones leave below
+    ``min_area`` are dropped; dropping only uncovers the others, so one
+    pass suffices."""
+    front = np.full(masks[0].shape, -1)
+    for index, mask in enumerate(masks):
+        front[mask] = index
+    visible = np.bincount(front[front >= 0], minlength=len(masks))
+    kept = [i for i in range(len(masks)) if visible[i] >= min_area]
+    front[:] = -1
+    for index in kept:
+        front[masks[index]] = index
+    return front, kept
+
+
+def paint_shape(image: np.ndarray, shape: Shape, mask: np.ndarray,
+                region: np.ndarray, light: float,
+                params: SceneParams) -> None:
+    """Paint the visible ``region`` of a shape into ``image`` in place: its
+    colour, shaded along the light direction, darker on the one-pixel rim
+    of its full ``mask``."""
+    rim = mask & ~cv2.erode(mask.astype(np.uint8), np.ones(
+        (3, 3), np.uint8)).astype(bool)
+    rows, cols = np.nonzero(region)
+    slope = ((cols + 0.5 - shape.centre[0]) * np.cos(light) +
+             (rows + 0.5 - shape.centre[1]) * np.sin(light)) / shape.radius
+    brightness = (1 + params.shading * slope) * (
+        1 - params.rim_darkening * rim[rows, cols])
+    image[rows, cols] = shape.colour * brightness[:, None]
+
+
+def segment_info(colour: Tuple[int, int, int], label: int,
+                 region: np.ndarray) -> dict:
+    """COCO panoptic ``segments_info`` entry of a [size, size] bool region
+    whose PNG colour is ``colour`` and contiguous label is ``label``."""
+    rows, cols = np.nonzero(region)
+    x0, y0 = int(cols.min()), int(rows.min())
+    return dict(
+        id=int(colour[0] + 256 * colour[1] + 256**2 * colour[2]),
+        category_id=label + 1,
+        iscrowd=0,
+        area=len(rows),
+        bbox=[x0, y0, int(cols.max()) - x0 + 1, int(rows.max()) - y0 + 1])
+
+
 def render_scene(rng: np.random.Generator,
                  params: SceneParams) -> Tuple[np.ndarray, np.ndarray, list]:
     """Draw one image.
@@ -223,70 +284,37 @@ def render_scene(rng: np.random.Generator,
     Returns:
         tuple: the RGB image [size, size, 3] uint8, the panoptic id map
         [size, size] int64 (0 = void) and its ``segments_info`` (id,
-        category_id, iscrowd, area, bbox [x, y, w, h]).
+        category_id, iscrowd, area, bbox [x, y, w, h]); things come first,
+        in drawing order.
     """
     num_things = len(METAINFO['thing_classes'])
-    stuff_names = METAINFO['stuff_classes']
     palette = METAINFO['palette']
-    layout = stuff_layout(rng, params, len(stuff_names))
-    ys, xs = np.indices(layout.shape)
-    patterns = np.stack(
-        [texture(rng, params, STUFF_TEXTURES[name]) for name in stuff_names])
-    colours = np.stack([
-        jittered(rng, palette[num_things + i], params.colour_jitter)
-        for i in range(len(stuff_names))
-    ])
-    image = colours[layout] * (
-        1 + params.texture_contrast * patterns[layout, ys, xs])[..., None]
-
-    # Drop shapes left below min_area by later ones; the rest only grow.
+    layout = stuff_layout(rng, params, len(METAINFO['stuff_classes']))
+    image = paint_stuff(rng, params, layout)
     shapes = sample_shapes(rng, params, num_things)
     masks = [shape_mask(shape, params.size) for shape in shapes]
-    front = np.full(layout.shape, -1)
-    for index, mask in enumerate(masks):
-        front[mask] = index
-    visible = np.bincount(front[front >= 0], minlength=len(shapes))
-    kept = [i for i in range(len(shapes)) if visible[i] >= params.min_area]
-    front = np.full(layout.shape, -1)
-    for index in kept:
-        front[masks[index]] = index
+    front, kept = visible_shapes(masks, params.min_area)
 
     light = rng.uniform(0, 2 * np.pi)
-    kernel = np.ones((3, 3), np.uint8)
-    pan = np.zeros(layout.shape, np.int64)
-    instance_counts = [0] * num_things
     segments = []
+    instance_counts = [0] * num_things
     for index in kept:
         shape, region = shapes[index], front == index
-        rim = masks[index] & ~cv2.erode(
-            masks[index].astype(np.uint8), kernel).astype(bool)
-        slope = ((xs - shape.centre[0]) * np.cos(light) +
-                 (ys - shape.centre[1]) * np.sin(light)) / shape.radius
-        brightness = (1 + params.shading * slope) * (
-            1 - params.rim_darkening * rim)
-        image[region] = shape.colour * brightness[region][:, None]
+        paint_shape(image, shape, masks[index], region, light, params)
         r, g, b = palette[shape.label]
-        count = instance_counts[shape.label]
+        shift = INSTANCE_COLOUR_STEP * instance_counts[shape.label]
         instance_counts[shape.label] += 1
-        segment_colour = (r, g, (b + INSTANCE_COLOUR_STEP * count) % 256)
-        segments.append((segment_colour, shape.label, region))
-    for i in range(len(stuff_names)):
-        region = (front < 0) & (layout == i)
+        segments.append(((r, g, (b + shift) % 256), shape.label, region))
+    for label in range(num_things, len(palette)):
+        region = (front < 0) & (layout == label - num_things)
         if region.sum() >= params.min_area:
-            segments.append((palette[num_things + i], num_things + i, region))
+            segments.append((palette[label], label, region))
 
+    pan = np.zeros(layout.shape, np.int64)
     segments_info = []
     for colour, label, region in segments:
-        segment_id = int(colour[0] + 256 * colour[1] + 256**2 * colour[2])
-        pan[region] = segment_id
-        rows, cols = np.nonzero(region)
-        x0, y0 = int(cols.min()), int(rows.min())
-        segments_info.append(
-            dict(id=segment_id, category_id=label + 1, iscrowd=0,
-                 area=int(region.sum()),
-                 bbox=[x0, y0, int(cols.max()) - x0 + 1,
-                       int(rows.max()) - y0 + 1]))
-
+        segments_info.append(segment_info(colour, label, region))
+        pan[region] = segments_info[-1]['id']
     image += rng.normal(0, params.noise_std, image.shape)
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return image, pan, segments_info
@@ -321,10 +349,8 @@ def write_split(out_dir: str, split: str, split_index: int, num_images: int,
                            height=params.size, width=params.size))
         annotations.append(dict(image_id=image_id, file_name=file_name,
                                 segments_info=segments_info))
-    info = dict(description='COPS synthetic panoptic dataset',
-                generator='tools/dataset_converters/make_synthetic_panoptic.py',
-                split=split, num_images=num_images, seed=seed,
-                **asdict(params))
+    info = dict(description='COPS synthetic panoptic dataset', split=split,
+                num_images=num_images, seed=seed, **asdict(params))
     coco = dict(info=info, licenses=[], images=images,
                 annotations=annotations, categories=categories())
     with open(osp.join(out_dir, 'annotations', f'panoptic_{split}.json'),
@@ -357,16 +383,18 @@ def parse_args() -> Tuple[argparse.Namespace, SceneParams]:
             '--' + param.name.replace('_', '-'), type=type(param.default),
             default=param.default, help=param.metadata['help'])
     args = parser.parse_args()
-    params: Dict = {param.name: getattr(args, param.name)
-                    for param in fields(SceneParams)}
-    return args, SceneParams(**params)
+    params = SceneParams(
+        **{param.name: getattr(args, param.name)
+           for param in fields(SceneParams)})
+    return args, params
 
 
 def main():
     args, params = parse_args()
     generate(args.out, args.num_train, args.num_val, args.seed, params)
-    print_log(f'wrote {args.num_train} train and {args.num_val} val images '
-              f'of {params.size}x{params.size} to {args.out}', logger='current')
+    print_log(
+        f'wrote {args.num_train} train and {args.num_val} val images of '
+        f'{params.size}x{params.size} to {args.out}', logger='current')
 
 
 if __name__ == '__main__':

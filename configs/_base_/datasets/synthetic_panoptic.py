@@ -1,6 +1,7 @@
 # dataset settings: the embedded synthetic panoptic data (3 thing + 3 stuff
 # classes, 128 x 128 images), written by
-#   python tools/dataset_converters/make_synthetic_panoptic.py --out data/synthetic
+#   python tools/dataset_converters/make_synthetic_panoptic.py \
+#       --out data/synthetic
 # (the project's modules are registered by default_runtime's custom_imports)
 
 dataset_type = 'SyntheticPanopticDataset'
