@@ -92,12 +92,14 @@ def cops_targets(sem_seg: np.ndarray,
     instance = (grid_masks * numbers).max(axis=0, initial=0)
     sem = sem_seg[np.ix_(rows, cols)].astype(np.int64)
 
+    # Per instance number (0 = no instance): crowd flag and smallness.
+    crowd_flags = np.concatenate([[False], instance_ignore.astype(bool)])
+    small_flags = np.concatenate(
+        [[False], masks.sum(axis=(1, 2)) < small_instance_area])
     is_void = sem == ignore_index
-    is_crowd = np.concatenate([[False], instance_ignore.astype(bool)])[instance]
+    is_crowd = crowd_flags[instance]
     is_instance = (instance > 0) & ~is_crowd
-    is_small = np.concatenate(
-        [[False], masks.reshape(num_instances, -1).sum(1) < small_instance_area])
-    sem_weights = np.where(is_small[instance] & is_instance,
+    sem_weights = np.where(is_instance & small_flags[instance],
                            small_instance_weight, 1.0)
     sem_weights[is_void] = 0
     pan = sem + instance * INSTANCE_OFFSET
