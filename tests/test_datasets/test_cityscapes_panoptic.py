@@ -307,3 +307,14 @@ def test_dataset_val_pipeline_and_metric(converted_root):
     assert results['PQ'] == pytest.approx(100.0)
     assert results['PQ_th'] == pytest.approx(100.0)
     assert results['PQ_st'] == pytest.approx(100.0)
+
+
+def test_dataset_rejects_non_cityscapes_file_name(converted_root, tmp_path):
+    coco = load_json(converted_root, 'val')
+    coco['images'][0]['file_name'] = 'frankfurt/frankfurt_leftImg8bit.png'
+    ann_file = tmp_path / 'renamed.json'
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match='not a Cityscapes name'):
+        CityscapesPanopticDataset(
+            ann_file=str(ann_file),
+            data_prefix=dict(img='leftImg8bit/val/', seg='panoptic/'))

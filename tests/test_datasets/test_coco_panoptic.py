@@ -76,7 +76,7 @@ def write_split(root, split, images):
     for image_id, segments in images.items():
         file_name = f'{image_id:012d}.jpg'
         mmcv.imwrite(
-            rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8),
+            rng.integers(64, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8),
             osp.join(root, split, file_name))
         panoptic = paint(segments)
         png_name = file_name.replace('.jpg', '.png')
@@ -139,8 +139,9 @@ def test_config_standard_paths():
     assert cfg.val_evaluator.type == 'CocoPanopticMetric'
     assert cfg.val_evaluator.ann_file == (
         'data/coco/annotations/panoptic_val2017.json')
-    crop = train.pipeline[3]
+    crop, pad = train.pipeline[3], train.pipeline[5]
     assert (crop.type, crop.crop_size) == ('RandomCrop', (640, 640))
+    assert (pad.type, pad.size) == ('Pad', (640, 640))
 
 
 def test_train_pipeline(coco_root):
@@ -150,16 +151,21 @@ def test_train_pipeline(coco_root):
     thing_labels = {CLASSES.index(name) for name in ('person', 'car', 'dog')}
     for index in range(len(dataset)):
         sample = dataset[index]
-        height, width = sample['inputs'].shape[1:]
-        assert sample['inputs'].shape[0] == 3
-        assert height <= 640 and width <= 640
-        # The short side is resized to >= 320 before the 640 crop.
-        assert min(height, width) >= 320
+        assert sample['inputs'].shape == (3, 640, 640)
         data_sample = sample['data_samples']
+        # Resized to a short side of 320..640 (the 200 x 300 images), then
+        # cropped to at most 640 x 640 and padded to 640 x 640 with zeros
+        # (the written images have no zero pixel) and void.
+        content = (sample['inputs'] != 0).any(0)
+        height, width = content.any(1).sum(), content.any(0).sum()
+        assert content[:height, :width].all()
+        assert 320 <= min(height, width) <= max(height, width) <= 640
         semantic = data_sample.gt_sem_seg.sem_seg[0]
-        assert semantic.shape == (height, width)
+        assert semantic.shape == (640, 640)
+        assert (semantic[~content] == VOID).all()
+        assert (semantic[content] != VOID).any()
         instances = data_sample.gt_instances
-        assert instances.masks.masks.shape[1:] == (height, width)
+        assert instances.masks.masks.shape[1:] == (640, 640)
         assert set(instances.labels.tolist()) <= thing_labels
         for mask, label in zip(instances.masks.masks, instances.labels):
             assert (semantic[torch.from_numpy(mask).bool()] == label).all()

@@ -54,7 +54,6 @@ VOID_LABEL = 255
 IMAGE_SUFFIX = '_leftImg8bit.png'
 INSTANCE_SUFFIX = '_gtFine_instanceIds.png'
 LABEL_SUFFIX = '_gtFine_labelIds.png'
-PANOPTIC_SUFFIX = '_gtFine_panoptic.png'
 
 
 def find_annotated_images(root: str, split: str) -> List[str]:
@@ -111,34 +110,35 @@ def adapt_panoptic_json(coco: dict, png_dir: str, out_png_dir: str) -> dict:
     Returns:
         dict: the JSON for :class:`CityscapesPanopticDataset`.
     """
-    categories = {category['name']: category for category in coco['categories']}
+    categories = {category['name']: category
+                  for category in coco['categories']}
     if set(categories) != set(CLASSES):
         raise ValueError(
             f'cityscapesscripts categories {sorted(categories)} differ from '
             f'the dataset classes {sorted(CLASSES)}')
-    images = sorted(coco['images'], key=lambda image: image['id'])
-    new_ids = {image['id']: index for index, image in enumerate(images, 1)}
-    # cityscapesscripts' image ids are the stems; its image file names keep a
-    # stray '_gtFine' ('<stem>_gtFine_leftImg8bit.png'), so rebuild them.
-    file_names = {image['id']: image['id'] + IMAGE_SUFFIX for image in images}
+    # cityscapesscripts' image ids are the stems '<city>_<seq>_<frame>'; its
+    # image file names keep a stray '_gtFine' (<stem>_gtFine_leftImg8bit.png).
+    stems = sorted(image['id'] for image in coco['images'])
+    new_ids = {stem: index for index, stem in enumerate(stems, 1)}
+    images = [
+        dict(image, id=new_ids[image['id']],
+             file_name=image['id'] + IMAGE_SUFFIX)
+        for image in sorted(coco['images'], key=lambda image: image['id'])
+    ]
     annotations = []
-    for annotation in coco['annotations']:
-        old_id = annotation['image_id']
-        file_name = file_names[old_id]
+    for annotation in sorted(
+            coco['annotations'], key=lambda item: item['image_id']):
+        stem = annotation['image_id']
         os.replace(
             osp.join(png_dir, annotation['file_name']),
-            osp.join(out_png_dir, file_name))
+            osp.join(out_png_dir, stem + IMAGE_SUFFIX))
         annotations.append(
             dict(
-                image_id=new_ids[old_id],
-                file_name=file_name,
+                image_id=new_ids[stem],
+                file_name=stem + IMAGE_SUFFIX,
                 segments_info=annotation['segments_info']))
-    annotations.sort(key=lambda annotation: annotation['image_id'])
     return dict(
-        images=[
-            dict(image, id=new_ids[image['id']], file_name=file_names[image['id']])
-            for image in images
-        ],
+        images=images,
         annotations=annotations,
         categories=[categories[name] for name in CLASSES])
 

@@ -3,7 +3,8 @@
 # annotations/panoptic_{train,val}2017/, {train,val}2017/) and evaluator
 # from mmdet's base. Paper settings (as Panoptic-DeepLab): short side resized
 # to 320..960 (step 64) with the long side at most 960, random 640x640 crop
-# and flip for training; testing with the long side resized to 640.
+# (padded to 640x640) and flip for training; testing with the long side
+# resized to 640.
 _base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
 
 backend_args = None
@@ -24,6 +25,9 @@ train_pipeline = [
         recompute_bbox=True,
         allow_negative_crop=True),
     dict(type='RandomFlip', prob=0.5),
+    # Images smaller than the crop are padded (seg: void), so every training
+    # sample is 640 x 640 like the per-pixel targets built from it.
+    dict(type='Pad', size=(640, 640), pad_val=dict(img=0, seg=255)),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
