@@ -14,15 +14,16 @@ class CityscapesPanopticDataset(CocoPanopticDataset):
     classes (labels 8-18), each group in Cityscapes trainId order. mmdet's
     panoptic code relies on this order: ``LoadPanopticAnnotations`` documents
     things as labels ``0 .. num_things - 1``, and ``CocoPanopticMetric``
-    encodes a prediction as ``label + instance * INSTANCE_OFFSET`` with
-    segment id 0 meaning VOID, so a stuff class at label 0 (road in trainId
-    order) would vanish from the evaluation. The category ids in the JSON stay
-    the Cityscapes trainIds; labels follow the order of the JSON's category
-    list, which the converter writes in this order.
+    writes a prediction's segment ids as ``label + instance *
+    INSTANCE_OFFSET`` with VOID pixels as 0, so a stuff class at label 0
+    (road in trainId order) would share its id with VOID and absorb the void
+    pixels. The category ids in the JSON stay the Cityscapes trainIds; labels
+    follow the order of the JSON's category list, which the converter writes
+    in this order.
 
     Images stay in the official layout ``leftImg8bit/<split>/<city>/``. The
-    JSON keeps cityscapesscripts' flat image file names
-    ``<city>_<seq>_<frame>_leftImg8bit.png`` because mmdet finds the
+    JSON's image file names are flat,
+    ``<city>_<seq>_<frame>_leftImg8bit.png``, because mmdet finds the
     panoptic PNG by the image's base name (dataset and metric alike), so only
     the image path gets the city folder, taken from the file name.
     """
