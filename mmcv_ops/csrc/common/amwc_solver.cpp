@@ -1,0 +1,89 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+#include "amwc_solver.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+
+#include "greedy_contraction.hpp"
+
+namespace mmcv_ops {
+
+namespace {
+
+// Cluster ids, cut flags and the objective of a labelling, following the
+// AMWC rule: one cluster per stuff label, one per thing component.
+AmwcSolution make_solution(const AmwcProblem &problem,
+                           const std::vector<int32_t> &labels,
+                           const std::vector<uint32_t> &roots) {
+  const int64_t n = problem.num_nodes;
+  const auto is_thing = [&](int64_t label) {
+    return problem.partitionable != nullptr && problem.partitionable[label];
+  };
+  AmwcSolution solution;
+  solution.labels.assign(labels.begin(), labels.end());
+  solution.clusters.resize(n);
+  std::vector<int64_t> stuff_id(problem.num_labels, -1);
+  std::vector<int64_t> root_id(n, -1);
+  int64_t next_id = 0;
+  double objective = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t label = labels[i];
+    int64_t &id = is_thing(label) ? root_id[roots[i]] : stuff_id[label];
+    if (id < 0) id = next_id++;
+    solution.clusters[i] = id;
+    objective += problem.node_costs[i * problem.num_labels + label];
+  }
+  solution.cut.resize(problem.num_edges);
+  for (int64_t e = 0; e < problem.num_edges; ++e) {
+    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
+    const bool cut = solution.clusters[i] != solution.clusters[j];
+    solution.cut[e] = cut;
+    if (cut) objective += problem.edge_costs[e];
+  }
+  solution.objective = objective;
+  return solution;
+}
+
+}  // namespace
+
+AmwcSolution solve_amwc_greedy(const AmwcProblem &problem) {
+  std::vector<int32_t> labels;
+  std::vector<uint32_t> roots;
+  if (problem.num_nodes > 0) {
+    GreedyContraction contraction(problem);
+    roots = contraction.run(labels);
+  }
+  return make_solution(problem, labels, roots);
+}
+
+std::vector<AmwcSolution> solve_amwc_greedy_batch(
+    const std::vector<AmwcProblem> &problems, int num_threads) {
+  std::vector<AmwcSolution> solutions(problems.size());
+  if (num_threads <= 0)
+    num_threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t workers =
+      std::min(problems.size(), static_cast<std::size_t>(num_threads));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(problems.size());
+  const auto work = [&]() {
+    for (std::size_t k = next++; k < problems.size(); k = next++) {
+      try {
+        solutions[k] = solve_amwc_greedy(problems[k]);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread &thread : threads) thread.join();
+  for (const std::exception_ptr &error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  return solutions;
+}
+
+}  // namespace mmcv_ops

@@ -1,0 +1,47 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// Asymmetric multiway cut (AMWC) and multiway cut (MWC) solver core.
+//
+// Plain C++ (no torch headers): the torch binding in csrc/pytorch converts
+// tensors into an AmwcProblem and the AmwcSolution back into tensors.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace mmcv_ops {
+
+// One problem instance. All pointers are borrowed and must stay valid while
+// the solver runs.
+struct AmwcProblem {
+  int64_t num_nodes = 0;
+  int64_t num_labels = 0;
+  const double *node_costs = nullptr;  // [num_nodes, num_labels], row-major
+  int64_t num_edges = 0;
+  const int64_t *edges = nullptr;       // [num_edges, 2], 0 <= i != j < N
+  const double *edge_costs = nullptr;   // [num_edges], > 0 attractive
+  // [num_labels], true = "thing" label (may be split into several clusters).
+  // nullptr means every label is non-partitionable (the MWC problem).
+  const bool *partitionable = nullptr;
+};
+
+// The labelling. Nodes with the same stuff label share one cluster id; every
+// thing instance has its own. cut[e] is 1 iff the labels of edge e differ or
+// they are the same thing label with different clusters. objective is
+// sum_i node_costs[i, labels[i]] + sum_e cut[e] * edge_costs[e] in float64.
+struct AmwcSolution {
+  std::vector<int64_t> labels;    // [num_nodes]
+  std::vector<int64_t> clusters;  // [num_nodes], ids 0..K-1 by first node
+  std::vector<uint8_t> cut;       // [num_edges]
+  double objective = 0.0;
+};
+
+// Greedy contraction with stuff labels handled inside the optimisation,
+// followed by a node-move local search. Deterministic.
+AmwcSolution solve_amwc_greedy(const AmwcProblem &problem);
+
+// Solves independent problems on num_threads threads (<= 0: hardware
+// concurrency). The result does not depend on the thread count.
+std::vector<AmwcSolution> solve_amwc_greedy_batch(
+    const std::vector<AmwcProblem> &problems, int num_threads);
+
+}  // namespace mmcv_ops

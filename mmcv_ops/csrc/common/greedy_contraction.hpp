@@ -1,0 +1,98 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// Greedy edge contraction for the asymmetric multiway cut, in two phases.
+//
+// A cluster X has summed node costs C_X(l) and a label. Both phases contract
+// the edge whose contraction lowers the objective most, taken from a binary
+// heap with lazy re-evaluation: an entry is live while its gain matches the
+// one recorded for its edge, and a popped entry is applied only if its exact
+// current gain is still at least as good as the next entry's; otherwise it
+// is re-queued with that gain. Heap keys hold the gain as float32 (ordering
+// only); every decision uses the exact float64 gain.
+//
+// Phase 1 (growth) treats every cluster as its own segment, so the gain of
+// contracting A, B is  min_l [C_A(l) + C_B(l)] - C_A(l_A) - C_B(l_B) - w_AB.
+// Clusters grow from single nodes and their labels become reliable, which a
+// stuff rule applied to single noisy nodes would prevent.
+//
+// Phase 2 (stuff rule) joins adjacent clusters of the same stuff label, which
+// makes every remaining inter-cluster edge cut, and keeps that invariant: a
+// contraction or relabelling that gives a cluster stuff label s also absorbs
+// its neighbours labelled s, and its gain counts their edges, which stop
+// being cut. Gains are exact for the AMWC objective in this phase.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "amwc_solver.hpp"
+#include "edge_hash_map.hpp"
+#include "quad_heap.hpp"
+
+namespace mmcv_ops {
+
+class GreedyContraction {
+ public:
+  explicit GreedyContraction(const AmwcProblem &problem);
+
+  // Runs both phases; returns the cluster representative of every node and
+  // fills labels with the node labels.
+  std::vector<uint32_t> run(std::vector<int32_t> &labels);
+
+ private:
+  struct Move {
+    double gain;
+    int32_t label;
+    bool absorb;  // also contract the clusters in absorb_
+  };
+
+  void build_graph();
+  uint32_t find(uint32_t node);
+  uint32_t other_end(uint32_t edge, uint32_t cluster) const {
+    return edge_u_[edge] == cluster ? edge_v_[edge] : edge_u_[edge];
+  }
+  const double *row(uint32_t cluster) const {
+    return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
+  }
+  double *row(uint32_t cluster) {
+    return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
+  }
+  std::vector<uint32_t> &live_edges(uint32_t cluster);
+
+  double edge_gain(uint32_t edge) const;
+  void push(uint32_t edge, double gain);
+  void push_if_negative(uint32_t edge);
+  void push_all();
+  bool pop(uint32_t &edge);
+  void contract_greedily();
+
+  Move best_move(uint32_t a, uint32_t b, const double *summed, double base);
+  uint32_t merge(uint32_t x, uint32_t y, int32_t label);
+  void apply(uint32_t a, uint32_t b, const Move &move);
+  void join_stuff_neighbours();
+  bool relabel_pass();
+
+  int64_t num_nodes_;
+  int64_t num_labels_;
+  const AmwcProblem &problem_;
+  std::vector<uint8_t> is_thing_;
+  bool stuff_rule_ = false;  // phase 2
+
+  std::vector<double> costs_;     // [N, L] summed costs per cluster root
+  std::vector<int32_t> label_;    // label per cluster root
+  std::vector<uint32_t> parent_;  // union-find forest over nodes
+  std::vector<std::vector<uint32_t>> adjacency_;  // edge ids per cluster
+
+  std::vector<uint32_t> edge_u_, edge_v_;  // current cluster ends
+  std::vector<double> edge_cost_;          // summed cost between the ends
+  std::vector<uint32_t> queued_;  // gain bits of the live heap entry
+  std::vector<uint8_t> edge_alive_;
+  EdgeHashMap edge_map_;
+
+  QuadHeap heap_;
+  std::vector<uint32_t> absorb_;   // neighbours joined by the current move
+  std::vector<uint32_t> changed_;  // edges whose cost or ends changed
+  std::vector<double> summed_;     // [L] costs of a candidate union
+  std::vector<double> scratch_;    // [L] zero between uses
+};
+
+}  // namespace mmcv_ops

@@ -1,0 +1,27 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// Torch-facing declarations of the AMWC solver op (see csrc/pytorch).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+// (labels [N] int64, clusters [N] int64, cut [E] bool, objective)
+using AmwcResultTuple = std::tuple<at::Tensor, at::Tensor, at::Tensor, double>;
+
+// Checks the instances and solves them on num_threads threads (<= 0: all
+// cores). Every list has one tensor per instance: node_costs [N, L] float64,
+// edges [E, 2] int64, edge_costs [E] float64, partitionable [L] bool.
+std::vector<AmwcResultTuple> solve_amwc_batch(
+    const std::vector<at::Tensor> &node_costs,
+    const std::vector<at::Tensor> &edges,
+    const std::vector<at::Tensor> &edge_costs,
+    const std::vector<at::Tensor> &partitionable, int64_t num_threads);
+
+std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
+    const std::vector<at::Tensor> &node_costs,
+    const std::vector<at::Tensor> &edges,
+    const std::vector<at::Tensor> &edge_costs,
+    const std::vector<at::Tensor> &partitionable, int64_t num_threads);

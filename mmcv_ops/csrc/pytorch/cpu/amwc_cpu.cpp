@@ -1,0 +1,72 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// CPU implementation of the AMWC solver op: value checks that guard memory
+// safety, then the plain C++ solver (csrc/common) on a thread pool.
+#include <ATen/ops/empty.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "amwc_solver.hpp"
+#include "pytorch/amwc_torch.hpp"
+
+namespace {
+
+void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
+  const int64_t n = problem.num_nodes;
+  for (int64_t k = 0; k < n * problem.num_labels; ++k) {
+    TORCH_CHECK_VALUE(std::isfinite(problem.node_costs[k]),
+                      "node_costs must be finite (instance ", index, ")");
+  }
+  for (int64_t e = 0; e < problem.num_edges; ++e) {
+    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
+    TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n && i != j,
+                      "edges must hold distinct node indices in [0, ", n,
+                      "), edge ", e, " is (", i, ", ", j, ") (instance ",
+                      index, ")");
+    TORCH_CHECK_VALUE(std::isfinite(problem.edge_costs[e]),
+                      "edge_costs must be finite (instance ", index, ")");
+  }
+}
+
+at::Tensor to_tensor(const std::vector<int64_t> &values) {
+  at::Tensor out = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
+  std::memcpy(out.data_ptr<int64_t>(), values.data(),
+              values.size() * sizeof(int64_t));
+  return out;
+}
+
+}  // namespace
+
+std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
+    const std::vector<at::Tensor> &node_costs,
+    const std::vector<at::Tensor> &edges,
+    const std::vector<at::Tensor> &edge_costs,
+    const std::vector<at::Tensor> &partitionable, int64_t num_threads) {
+  std::vector<mmcv_ops::AmwcProblem> problems(node_costs.size());
+  for (std::size_t k = 0; k < problems.size(); ++k) {
+    mmcv_ops::AmwcProblem &problem = problems[k];
+    problem.num_nodes = node_costs[k].size(0);
+    problem.num_labels = node_costs[k].size(1);
+    problem.node_costs = node_costs[k].data_ptr<double>();
+    problem.num_edges = edges[k].size(0);
+    problem.edges = edges[k].data_ptr<int64_t>();
+    problem.edge_costs = edge_costs[k].data_ptr<double>();
+    problem.partitionable = partitionable[k].data_ptr<bool>();
+    check_values(problem, k);
+  }
+  std::vector<mmcv_ops::AmwcSolution> solutions =
+      mmcv_ops::solve_amwc_greedy_batch(problems,
+                                        static_cast<int>(num_threads));
+  std::vector<AmwcResultTuple> results;
+  results.reserve(solutions.size());
+  for (const mmcv_ops::AmwcSolution &solution : solutions) {
+    at::Tensor cut =
+        at::empty({static_cast<int64_t>(solution.cut.size())}, at::kBool);
+    std::memcpy(cut.data_ptr<bool>(), solution.cut.data(), solution.cut.size());
+    results.emplace_back(to_tensor(solution.labels),
+                         to_tensor(solution.clusters), cut,
+                         solution.objective);
+  }
+  return results;
+}

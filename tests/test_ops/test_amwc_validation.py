@@ -1,0 +1,98 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+import numpy as np
+import pytest
+import torch
+
+from mmcv_ops import _ext, solve_amwc, solve_amwc_batch, solve_mwc_batch
+
+
+def valid():
+    return dict(
+        node_costs=np.zeros((3, 2)),
+        edges=np.array([[0, 1], [1, 2]]),
+        edge_costs=np.ones(2),
+        partitionable=np.array([True, False]))
+
+
+@pytest.mark.parametrize('key, value, error, match', [
+    ('node_costs', np.zeros(3), ValueError, 'node_costs must have 2 dim'),
+    ('node_costs', np.zeros((3, 0)), ValueError, 'at least one label'),
+    ('node_costs', np.zeros((3, 2), np.int64), TypeError, 'node_costs must be'),
+    ('node_costs', np.array([[0., np.nan]] * 3), ValueError,
+     'node_costs must be finite'),
+    ('node_costs', np.array([[0., np.inf]] * 3), ValueError,
+     'node_costs must be finite'),
+    ('node_costs', [[0., 1.]] * 3, TypeError, 'node_costs must be a torch'),
+    ('edges', np.array([0, 1]), ValueError, r'edges must have shape \[E, 2\]'),
+    ('edges', np.array([[0, 1, 2]]), ValueError, 'edges must have shape'),
+    ('edges', np.array([[0., 1.]]), TypeError, 'edges must be int32'),
+    ('edges', np.array([[0, 3], [1, 2]]), ValueError, r'\[0, 3\)'),
+    ('edges', np.array([[-1, 1], [1, 2]]), ValueError, 'node indices'),
+    ('edges', np.array([[1, 1], [1, 2]]), ValueError, 'self-loops'),
+    ('edge_costs', np.ones(3), ValueError, 'one cost per edge'),
+    ('edge_costs', np.ones((2, 1)), ValueError, 'edge_costs must have 1 dim'),
+    ('edge_costs', np.array([1., np.nan]), ValueError,
+     'edge_costs must be finite'),
+    ('edge_costs', np.ones(2, np.int32), TypeError, 'edge_costs must be'),
+    ('partitionable', np.array([1, 0]), TypeError, 'must be a bool array'),
+    ('partitionable', np.array([True]), ValueError,
+     r'partitionable must have shape \[L\] = \[2\]'),
+    ('partitionable', None, TypeError, 'partitionable must be a bool'),
+])
+def test_invalid_argument(key, value, error, match):
+    args = valid()
+    args[key] = value
+    with pytest.raises(error, match=match):
+        solve_amwc(**args)
+
+
+def test_invalid_batch_arguments():
+    args = valid()
+    with pytest.raises(TypeError, match='node_costs must be a list'):
+        solve_amwc_batch(args['node_costs'], args['edges'], [args['edge_costs']],
+                         args['partitionable'])
+    with pytest.raises(TypeError, match='edge_costs must be a list'):
+        solve_mwc_batch([args['node_costs']], args['edges'],
+                        args['edge_costs'])
+    with pytest.raises(ValueError, match='one array per instance'):
+        solve_mwc_batch([args['node_costs']] * 2, args['edges'],
+                        [args['edge_costs']])
+    with pytest.raises(ValueError, match='list of 2 arrays'):
+        solve_mwc_batch([args['node_costs']] * 2, [args['edges']] * 3,
+                        [args['edge_costs']] * 2)
+    with pytest.raises(ValueError, match=r'node_costs\[1\] must be finite'):
+        solve_mwc_batch([args['node_costs'], np.full((3, 2), np.nan)],
+                        args['edges'], [args['edge_costs']] * 2)
+    for threads, error in ((0, ValueError), (1.5, TypeError),
+                           (True, TypeError)):
+        with pytest.raises(error, match='num_threads'):
+            solve_mwc_batch([args['node_costs']], args['edges'],
+                            [args['edge_costs']], num_threads=threads)
+
+
+def test_extension_checks_direct_calls():
+    """The C++ op rejects bad input itself when called without the wrapper."""
+    costs = torch.zeros(3, 2, dtype=torch.float64)
+    edges = torch.tensor([[0, 1], [1, 2]])
+    weights = torch.ones(2, dtype=torch.float64)
+    part = torch.tensor([True, False])
+    with pytest.raises(ValueError, match='distinct node indices'):
+        _ext.solve_amwc_batch([costs], [torch.tensor([[0, 5], [1, 2]])],
+                              [weights], [part], 1)
+    with pytest.raises(ValueError, match='distinct node indices'):
+        _ext.solve_amwc_batch([costs], [torch.tensor([[1, 1], [1, 2]])],
+                              [weights], [part], 1)
+    with pytest.raises(ValueError, match='must be finite'):
+        _ext.solve_amwc_batch([torch.full_like(costs, float('nan'))], [edges], [weights],
+                              [part], 1)
+    with pytest.raises(TypeError, match='node_costs must be float64'):
+        _ext.solve_amwc_batch([costs.float()], [edges], [weights], [part], 1)
+    with pytest.raises(TypeError, match='edges must be int64'):
+        _ext.solve_amwc_batch([costs], [edges.int()], [weights], [part], 1)
+    with pytest.raises(ValueError, match=r'edge_costs must have shape \[E\]'):
+        _ext.solve_amwc_batch([costs], [edges], [weights[:1]], [part], 1)
+    with pytest.raises(ValueError, match='same number of instances'):
+        _ext.solve_amwc_batch([costs], [edges, edges], [weights], [part], 1)
+    with pytest.raises(ValueError, match='contiguous CPU'):
+        _ext.solve_amwc_batch([torch.zeros(2, 3, dtype=torch.float64).t()],
+                              [edges], [weights], [part], 1)
