@@ -12,6 +12,12 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
+# exact --resume (torch draws seeded per iteration) and, in distributed runs,
+# logged losses averaged over the ranks
+custom_hooks = [
+    dict(type='IterationSeedHook'),
+    dict(type='RankMeanLogVarsHook')
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -24,7 +24,7 @@ NUMPY_GLOBALS = [
 
 
 def history_buffer_statistic(owner, name):
-    """Stand-in for ``getattr`` in checkpoints: ``HistoryBuffer.<statistic>`` only.
+    """``getattr`` stand-in: ``HistoryBuffer.<statistic>`` only.
 
     Allowed are the public methods defined on ``HistoryBuffer`` (``mean``,
     ``min``, ``max``, ``current``, ...) and statistics registered with
@@ -41,7 +41,7 @@ def history_buffer_statistic(owner, name):
 
 
 def register_checkpoint_safe_globals():
-    """Allow-list the globals of mmengine checkpoints for ``weights_only`` loads."""
+    """Allow-list mmengine checkpoint globals for ``weights_only`` loads."""
     torch.serialization.add_safe_globals(
         NUMPY_GLOBALS + [HistoryBuffer,
                          (history_buffer_statistic, 'builtins.getattr')])
