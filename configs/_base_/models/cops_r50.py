@@ -43,10 +43,12 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         contract_dilation=True,
-        # ImageNet weights come from a local, user-given checkpoint
-        # (mmseg's ResNetV1c-50 "resnet50_v1c" weights); nothing is
-        # downloaded. Set it in the dataset config or with --cfg-options.
-        init_cfg=None),
+        # ImageNet weights of this 128-channel-stem ResNet-50 in mmseg
+        # ResNetV1c key names, a local file the user provides (nothing is
+        # downloaded); configs trained from scratch set init_cfg=None.
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/resnet50_v1c_stem128_imagenet.pth')),
     semantic_head=dict(
         type='COPSSemanticHead',
         decoder=decoder,
@@ -67,13 +69,3 @@ model = dict(
             type='TopKBoundaryBCELoss', top_k_ratio=0.25, loss_weight=0.25)),
     cost_head=dict(type='AMWCCostHead'),
     test_cfg=dict(instance_min_area=200, stuff_min_area=4096))
-
-# The COPS targets on the stride-4 grid (COPS.md §5): small instances weigh
-# 3x in the semantic loss, pairs touching instances 4x in the boundary loss.
-cops_targets = dict(
-    type='GenerateCOPSTargets',
-    edge_distances=edge_distances,
-    stride=output_stride,
-    small_instance_area=4096,
-    small_instance_weight=3.0,
-    instance_boundary_weight=4.0)

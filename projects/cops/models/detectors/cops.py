@@ -6,6 +6,7 @@ import torch
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
+from mmcv_ops import grid_graph, grid_maps_to_edge_values, solve_amwc_batch
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -155,7 +156,6 @@ class COPS(BaseDetector):
             (node index ``y * w_i + x``), the edges ``[E_i, 2]`` int64 of
             ``mmcv_ops.grid_graph`` and the edge values ``[E_i]``.
         """
-        from mmcv_ops import grid_graph, grid_maps_to_edge_values
         nodes, edges, edge_values = [], [], []
         for node_map, edge_map, (height, width) in zip(node_maps, edge_maps,
                                                        grid_shapes):
@@ -179,7 +179,6 @@ class COPS(BaseDetector):
         ``scores``, ``bboxes``), at ``ori_shape`` when ``rescale`` else at
         ``img_shape``.
         """
-        from mmcv_ops import solve_amwc_batch
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
         node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
         grid_shapes = self.grid_shapes(batch_data_samples)

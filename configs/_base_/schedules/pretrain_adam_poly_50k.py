@@ -1,0 +1,22 @@
+# Stage-1 (pretrain) schedule of COPS (COPS.md §5): Adam, lr 1e-4, no weight
+# decay, poly decay over 50k iterations.
+max_iters = 50000
+val_interval = 5000
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.0))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

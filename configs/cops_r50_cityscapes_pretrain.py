@@ -1,0 +1,50 @@
+# COPS stage 1 on Cityscapes (COPS.md §5): semantic CE with hard-pixel
+# mining + boundary BCE (top 25 %, weight 0.25), Adam lr 1e-4 with poly
+# decay, 50k iterations x batch 12, 512 x 1024 crops of images rescaled by
+# 0.5-2.0, BN. Batch 12 = total over all processes (12 per process below;
+# with N processes set train_dataloader.batch_size=12/N).
+_base_ = [
+    './_base_/models/cops_r50.py', './_base_/datasets/cityscapes_panoptic.py',
+    './_base_/schedules/pretrain_adam_poly_50k.py',
+    './_base_/default_runtime.py'
+]
+
+num_things_classes = 8
+num_stuff_classes = 11
+num_classes = num_things_classes + num_stuff_classes
+edge_distances = (1, 4, 16, 32, 64)
+
+model = dict(
+    num_things_classes=num_things_classes,
+    num_stuff_classes=num_stuff_classes,
+    semantic_head=dict(num_classes=num_classes),
+    affinity_head=dict(
+        num_classes=num_classes, edge_distances=edge_distances),
+    test_cfg=dict(instance_min_area=200, stuff_min_area=2048))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadPanopticAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(2048, 1024),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_size=(1024, 512),
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='GenerateCOPSTargets',
+        edge_distances=edge_distances,
+        stride={{_base_.output_stride}},
+        small_instance_area=4096,
+        small_instance_weight=3.0,
+        instance_boundary_weight=4.0),
+    dict(type='PackCOPSInputs')
+]
+train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
+auto_scale_lr = dict(enable=False, base_batch_size=12)

@@ -1,0 +1,57 @@
+# COPS stage 1 on COCO panoptic (COPS.md §5): semantic CE with hard-pixel
+# mining + boundary BCE (top 25 %, weight 0.25), Adam lr 1e-4 with poly
+# decay, 50k iterations x batch 48, 640 x 640 crops, SyncBN. Batch 48 =
+# total over all processes (set train_dataloader.batch_size=48/N for N
+# processes; SyncBN needs a distributed launch, use BN for one process).
+_base_ = [
+    './_base_/models/cops_r50.py', './_base_/datasets/coco_panoptic.py',
+    './_base_/schedules/pretrain_adam_poly_50k.py',
+    './_base_/default_runtime.py'
+]
+
+num_things_classes = 80
+num_stuff_classes = 53
+num_classes = num_things_classes + num_stuff_classes
+edge_distances = (1, 4, 16, 32)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+decoder = dict(norm_cfg=norm_cfg)
+
+model = dict(
+    num_things_classes=num_things_classes,
+    num_stuff_classes=num_stuff_classes,
+    semantic_head=dict(
+        decoder=decoder, num_classes=num_classes, norm_cfg=norm_cfg),
+    affinity_head=dict(
+        decoder=decoder,
+        num_classes=num_classes,
+        edge_distances=edge_distances,
+        norm_cfg=norm_cfg),
+    test_cfg=dict(instance_min_area=200, stuff_min_area=4096))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadPanopticAnnotations'),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(960, 320), (960, 384), (960, 448), (960, 512), (960, 576),
+                (960, 640), (960, 704), (960, 768), (960, 832), (960, 896),
+                (960, 960)],
+        keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_size=(640, 640),
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='GenerateCOPSTargets',
+        edge_distances=edge_distances,
+        stride={{_base_.output_stride}},
+        small_instance_area=4096,
+        small_instance_weight=3.0,
+        instance_boundary_weight=4.0),
+    dict(type='PackCOPSInputs')
+]
+train_dataloader = dict(batch_size=48, dataset=dict(pipeline=train_pipeline))
+auto_scale_lr = dict(enable=False, base_batch_size=48)
