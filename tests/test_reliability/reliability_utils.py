@@ -1,0 +1,141 @@
+"""Helpers of the reliability tests: tiny synthetic data, shrunk COPS
+stage-1 configs and ``tools/train.py`` runs in subprocesses."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+from glob import glob
+
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+BASE_CONFIG = osp.join(REPO, 'configs/cops_r18_synthetic_pretrain.py')
+GENERATOR = osp.join(REPO,
+                     'tools/dataset_converters/make_synthetic_panoptic.py')
+NUM_TRAIN, NUM_VAL, IMAGE_SIZE = 12, 4, 64
+RUN_TIMEOUT = 240
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
+                                                  GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
+                  random_augmentation=True, **options):
+    """The synthetic stage-1 config, shrunk for a test of a few seconds.
+
+    Tiny widths, ``data_root`` data at 64 x 64, no validation, a loss log and
+    scalar record every iteration (``window_size=1``: the iteration's own
+    value), deterministic seeded training; without ``random_augmentation``
+    the ``Random*`` transforms are dropped. ``options`` are merged last
+    (dotted keys).
+    """
+    cfg = Config.fromfile(BASE_CONFIG)
+    pipeline = []
+    for transform in cfg.train_dataloader.dataset.pipeline:
+        if not random_augmentation and transform['type'].startswith('Random'):
+            continue
+        for key in ('scale', 'crop_size', 'size'):
+            if key in transform:
+                transform[key] = (IMAGE_SIZE, IMAGE_SIZE)
+        pipeline.append(transform)
+    cfg.train_dataloader.dataset.pipeline = pipeline
+    decoder = dict(
+        in_channels=(8, 16, 64),
+        aspp_channels=8,
+        aspp_dilations=(2, 4),
+        project_channels=(4, 8),
+        decoder_channels=8)
+    cfg.merge_from_dict({
+        'model.backbone.base_channels': 8,
+        'model.backbone.stem_channels': 8,
+        'model.semantic_head.decoder': decoder,
+        'model.semantic_head.head_channels': 8,
+        'model.affinity_head.decoder': decoder,
+        'model.affinity_head.head_channels': 8,
+        'model.affinity_head.classifier_channels': 4,
+        'train_dataloader.batch_size': batch_size,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.data_root': data_root,
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters + 1,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': checkpoint_interval,
+        'default_hooks.checkpoint.max_keep_ckpts': -1,
+        'log_processor.window_size': 1,
+        'randomness': dict(seed=0, deterministic=True),
+    })
+    cfg.param_scheduler[0]['end'] = max_iters
+    for key in ('val', 'test'):
+        cfg[f'{key}_cfg'] = None
+        cfg[f'{key}_dataloader'] = None
+        cfg[f'{key}_evaluator'] = None
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def tool_env():
+    """One torch thread per process (the tests share two cores), the repo
+    importable and the venv's python first on PATH (for the launchers)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    env['OMP_NUM_THREADS'] = '1'
+    env['PORT'] = str(free_port())
+    return env
+
+
+def train_command(config, work_dir, *args):
+    return [
+        sys.executable,
+        osp.join(REPO, 'tools/train.py'), config, '--work-dir', work_dir,
+        *args
+    ]
+
+
+def run_checked(command):
+    """Run ``command``; fail the test with its output's tail on error."""
+    proc = subprocess.run(
+        command,
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT)
+    assert proc.returncode == 0, (
+        f'{" ".join(command)} failed ({proc.returncode}):\n'
+        f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def train(config, work_dir, *args):
+    """``tools/train.py config --work-dir work_dir args``, checked."""
+    return run_checked(train_command(config, work_dir, *args))
+
+
+def read_scalars(work_dir):
+    """Training records ``{iter: {'loss': ..., ...}}`` of every run (each
+    timestamped folder) in ``work_dir``, later runs overwriting earlier."""
+    records = {}
+    for path in sorted(glob(osp.join(work_dir, '*', 'vis_data',
+                                     'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'loss' in record:
+                    records[record['iter']] = record
+    return records
