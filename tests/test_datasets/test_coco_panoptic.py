@@ -129,7 +129,7 @@ def build_dataset(cfg, loader, root):
 def test_config_standard_paths():
     cfg = Config.fromfile(CONFIG)
     train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
-    assert (train.type, train.data_root) == ('CocoPanopticDataset',
+    assert (train.type, train.data_root) == ('CheckedCocoPanopticDataset',
                                              'data/coco/')
     assert train.ann_file == 'annotations/panoptic_train2017.json'
     assert train.data_prefix == dict(

@@ -10,8 +10,8 @@ data_root = 'data/cityscapes/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='RandomResize',
         scale=(2048, 1024),
@@ -27,8 +27,8 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',

@@ -10,8 +10,8 @@ _base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='RandomChoiceResize',
         scales=[(960, 320), (960, 384), (960, 448), (960, 512), (960, 576),
@@ -31,15 +31,19 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(640, 640), keep_ratio=True),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor'))
 ]
 
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# CheckedCocoPanopticDataset: mmdet's dataset that checks the annotation file
+# (category ids, files) when loading it; the Checked loaders check each file
+train_dataloader = dict(
+    dataset=dict(type='CheckedCocoPanopticDataset', pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(type='CheckedCocoPanopticDataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader

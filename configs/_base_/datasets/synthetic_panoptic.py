@@ -10,8 +10,8 @@ image_size = (128, 128)
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='RandomResize',
@@ -28,8 +28,8 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',

@@ -1,12 +1,12 @@
 """Cityscapes panoptic segmentation in COCO panoptic format."""
 import os.path as osp
 
-from mmdet.datasets import CocoPanopticDataset
 from mmdet.registry import DATASETS
+from .checked_coco_panoptic import CheckedCocoPanopticDataset
 
 
 @DATASETS.register_module()
-class CityscapesPanopticDataset(CocoPanopticDataset):
+class CityscapesPanopticDataset(CheckedCocoPanopticDataset):
     """The 19 Cityscapes evaluation classes, converted to COCO panoptic format
     by ``tools/dataset_converters/cityscapes.py``.
 

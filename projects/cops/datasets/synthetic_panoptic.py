@@ -1,10 +1,10 @@
 """The embedded synthetic panoptic dataset (COCO panoptic format)."""
-from mmdet.datasets import CocoPanopticDataset
 from mmdet.registry import DATASETS
+from .checked_coco_panoptic import CheckedCocoPanopticDataset
 
 
 @DATASETS.register_module()
-class SyntheticPanopticDataset(CocoPanopticDataset):
+class SyntheticPanopticDataset(CheckedCocoPanopticDataset):
     """Synthetic panoptic images written by
     ``tools/dataset_converters/make_synthetic_panoptic.py``.
 
