@@ -60,7 +60,7 @@ def test_invalid_batch_arguments():
     with pytest.raises(ValueError, match='list of 2 arrays'):
         solve_mwc_batch([args['node_costs']] * 2, [args['edges']] * 3,
                         [args['edge_costs']] * 2)
-    with pytest.raises(ValueError, match=r'node_costs\[1\] must be finite'):
+    with pytest.raises(ValueError, match='node_costs must be finite.*instance 1'):
         solve_mwc_batch([args['node_costs'], np.full((3, 2), np.nan)],
                         args['edges'], [args['edge_costs']] * 2)
     for threads, error in ((0, ValueError), (1.5, TypeError),
@@ -76,10 +76,10 @@ def test_extension_checks_direct_calls():
     edges = torch.tensor([[0, 1], [1, 2]])
     weights = torch.ones(2, dtype=torch.float64)
     part = torch.tensor([True, False])
-    with pytest.raises(ValueError, match='distinct node indices'):
+    with pytest.raises(ValueError, match='node indices in'):
         _ext.solve_amwc_batch([costs], [torch.tensor([[0, 5], [1, 2]])],
                               [weights], [part], 1)
-    with pytest.raises(ValueError, match='distinct node indices'):
+    with pytest.raises(ValueError, match='self-loops'):
         _ext.solve_amwc_batch([costs], [torch.tensor([[1, 1], [1, 2]])],
                               [weights], [part], 1)
     with pytest.raises(ValueError, match='must be finite'):

@@ -1,9 +1,10 @@
 // Copyright (c) OpenMMLab. All rights reserved.
 // Open-addressing hash map from an unordered node pair to an edge id.
 //
-// One flat table for the whole graph (instead of one map per cluster): linear
-// probing, backward-shift deletion, so there are no tombstones to clean up
-// while clusters are contracted.
+// One flat table for the whole graph (instead of one map per cluster), linear
+// probing. Pairs are never erased: a contracted cluster's id never comes back,
+// so its stale pairs are never looked up again; the owner rebuilds the table
+// from the live edges when needs_rebuild() says so.
 #pragma once
 
 #include <cstdint>
@@ -16,72 +17,66 @@ class EdgeHashMap {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
 
-  // Sized for at most max_entries live entries (load factor <= 1/2).
-  explicit EdgeHashMap(std::size_t max_entries) {
-    std::size_t capacity = 16;
-    while (capacity < 2 * max_entries) capacity *= 2;
-    mask_ = capacity - 1;
-    shift_ = 64;
-    for (std::size_t c = capacity; c > 1; c >>= 1) --shift_;
-    keys_.assign(capacity, kEmpty);
-    values_.resize(capacity);
-  }
+  // Sized for max_entries entries.
+  explicit EdgeHashMap(std::size_t max_entries) { reset(max_entries); }
 
   static uint64_t key(uint32_t a, uint32_t b) {
     if (a > b) std::swap(a, b);
     return (static_cast<uint64_t>(a) << 32) | b;
   }
 
-  uint32_t find(uint64_t k) const {
-    for (std::size_t i = slot(k);; i = (i + 1) & mask_) {
-      if (keys_[i] == k) return values_[i];
-      if (keys_[i] == kEmpty) return kNone;
-    }
-  }
+  // Hints the cache that k will be looked up soon.
+  void prefetch(uint64_t k) const { __builtin_prefetch(&slots_[slot(k)]); }
 
   // Returns the existing value for k, or inserts value and returns kNone.
   uint32_t find_or_insert(uint64_t k, uint32_t value) {
     std::size_t i = slot(k);
-    for (; keys_[i] != kEmpty; i = (i + 1) & mask_) {
-      if (keys_[i] == k) return values_[i];
+    for (; slots_[i].key != kEmpty; i = (i + 1) & mask_) {
+      if (slots_[i].key == k) return slots_[i].value;
     }
-    keys_[i] = k;
-    values_[i] = value;
+    slots_[i] = {k, value};
+    ++size_;
     return kNone;
   }
 
-  void erase(uint64_t k) {
-    std::size_t i = slot(k);
-    while (keys_[i] != k) {
-      if (keys_[i] == kEmpty) return;
-      i = (i + 1) & mask_;
+  // True when the table should be rebuilt from the live_entries live pairs:
+  // it is 70 % full (stale pairs are never erased), or mostly stale, where a
+  // smaller table keeps the probes within fewer cache lines.
+  bool needs_rebuild(std::size_t live_entries) const {
+    return 10 * size_ > 7 * slots_.size() ||
+           (16 * live_entries < slots_.size() && slots_.size() > kMinCapacity);
+  }
+
+  // Empties the table, sized for max_entries entries (load factor <= 1/3).
+  void reset(std::size_t max_entries) {
+    std::size_t capacity = 16;
+    shift_ = 60;
+    while (capacity < 3 * max_entries) {
+      capacity *= 2;
+      --shift_;
     }
-    // Backward shift: move later entries of the probe run into the hole.
-    std::size_t hole = i;
-    for (std::size_t j = (i + 1) & mask_; keys_[j] != kEmpty;
-         j = (j + 1) & mask_) {
-      const std::size_t home = slot(keys_[j]);
-      const bool movable = hole <= j ? (home <= hole || home > j)
-                                     : (home <= hole && home > j);
-      if (movable) {
-        keys_[hole] = keys_[j];
-        values_[hole] = values_[j];
-        hole = j;
-      }
-    }
-    keys_[hole] = kEmpty;
+    mask_ = capacity - 1;
+    slots_.assign(capacity, Slot{kEmpty, 0});
+    size_ = 0;
   }
 
  private:
   static constexpr uint64_t kEmpty = ~static_cast<uint64_t>(0);
+  static constexpr std::size_t kMinCapacity = 1024;
+#pragma pack(push, 4)
+  struct Slot {  // 12 bytes: more slots per cache line
+    uint64_t key;
+    uint32_t value;
+  };
+#pragma pack(pop)
 
   std::size_t slot(uint64_t k) const {
     return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_) &
            mask_;
   }
 
-  std::vector<uint64_t> keys_;
-  std::vector<uint32_t> values_;
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
   std::size_t mask_ = 0;
   int shift_ = 0;
 };

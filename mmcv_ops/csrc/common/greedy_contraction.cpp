@@ -8,6 +8,8 @@ namespace mmcv_ops {
 namespace {
 
 constexpr uint32_t kNotQueued = 0xffffffffu;
+constexpr std::size_t kMinCompaction = 4096;
+constexpr std::size_t kPrefetchDistance = 4;
 
 int32_t argmin(const double *values, int64_t count) {
   int32_t best = 0;
@@ -54,32 +56,27 @@ void GreedyContraction::build_graph() {
   }
   const int64_t *ends = problem_.edges;
   std::vector<uint32_t> degree(n, 0);
-  edge_u_.reserve(problem_.num_edges);
-  edge_v_.reserve(problem_.num_edges);
-  edge_cost_.reserve(problem_.num_edges);
+  edges_.reserve(problem_.num_edges);
   for (int64_t e = 0; e < problem_.num_edges; ++e) {
     const uint32_t i = static_cast<uint32_t>(ends[2 * e]);
     const uint32_t j = static_cast<uint32_t>(ends[2 * e + 1]);
-    const uint32_t id = static_cast<uint32_t>(edge_u_.size());
+    const uint32_t id = static_cast<uint32_t>(edges_.size());
     const uint32_t found = edge_map_.find_or_insert(EdgeHashMap::key(i, j), id);
     if (found != EdgeHashMap::kNone) {
-      edge_cost_[found] += problem_.edge_costs[e];
+      edges_[found].cost += problem_.edge_costs[e];
       continue;
     }
-    edge_u_.push_back(i);
-    edge_v_.push_back(j);
-    edge_cost_.push_back(problem_.edge_costs[e]);
+    edges_.push_back({i, j, problem_.edge_costs[e], kNotQueued, 1});
     ++degree[i];
     ++degree[j];
   }
-  const std::size_t m = edge_u_.size();
-  queued_.assign(m, kNotQueued);
-  edge_alive_.assign(m, 1);
+  const std::size_t m = edges_.size();
+  num_alive_ = m;
   adjacency_.resize(n);
   for (std::size_t i = 0; i < n; ++i) adjacency_[i].reserve(degree[i]);
   for (uint32_t e = 0; e < m; ++e) {
-    adjacency_[edge_u_[e]].push_back(e);
-    adjacency_[edge_v_[e]].push_back(e);
+    adjacency_[edges_[e].u].push_back(e);
+    adjacency_[edges_[e].v].push_back(e);
   }
 }
 
@@ -88,7 +85,7 @@ std::vector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
   std::vector<uint32_t> &edges = adjacency_[cluster];
   std::size_t kept = 0;
   for (const uint32_t e : edges) {
-    if (edge_alive_[e]) edges[kept++] = e;
+    if (edges_[e].alive) edges[kept++] = e;
   }
   edges.resize(kept);
   return edges;
@@ -97,7 +94,7 @@ std::vector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
 // Gain of contracting an edge whose ends are cut from each other, when the
 // union takes its cheapest label (phase 2 corrects it for stuff neighbours).
 double GreedyContraction::edge_gain(uint32_t edge) const {
-  const uint32_t a = edge_u_[edge], b = edge_v_[edge];
+  const uint32_t a = edges_[edge].u, b = edges_[edge].v;
   const double *ca = row(a);
   const double *cb = row(b);
   double best = ca[0] + cb[0];
@@ -105,47 +102,71 @@ double GreedyContraction::edge_gain(uint32_t edge) const {
     const double s = ca[l] + cb[l];
     best = s < best ? s : best;
   }
-  return best - ca[label_[a]] - cb[label_[b]] - edge_cost_[edge];
+  return best - ca[label_[a]] - cb[label_[b]] - edges_[edge].cost;
 }
 
 void GreedyContraction::push(uint32_t edge, double gain) {
-  queued_[edge] = QuadHeap::ordered_bits(static_cast<float>(gain));
-  heap_.push(QuadHeap::make_key(queued_[edge], edge));
+  if (edges_[edge].queued != kNotQueued) ++stale_;
+  edges_[edge].queued = QuadHeap::ordered_bits(static_cast<float>(gain));
+  heap_.push(QuadHeap::make_key(edges_[edge].queued, edge));
 }
 
-// Queues an edge with its current gain if that is negative; older entries of
-// the edge become stale either way.
-void GreedyContraction::push_if_negative(uint32_t edge) {
+// Re-scores an edge whose ends changed. A better gain than the queued one is
+// queued (the old entry turns stale); a worse one keeps the queued entry,
+// which is re-evaluated exactly when popped.
+void GreedyContraction::update(uint32_t edge) {
   const double gain = edge_gain(edge);
-  if (gain < 0) {
-    push(edge, gain);
-  } else {
-    queued_[edge] = kNotQueued;
-  }
+  if (!(gain < 0)) return;
+  if (edges_[edge].queued != kNotQueued &&
+      QuadHeap::ordered_bits(static_cast<float>(gain)) >= edges_[edge].queued)
+    return;
+  push(edge, gain);
+}
+
+void GreedyContraction::kill(uint32_t edge) {
+  edges_[edge].alive = 0;
+  --num_alive_;
+  if (edges_[edge].queued != kNotQueued) ++stale_;
+  edges_[edge].queued = kNotQueued;
 }
 
 void GreedyContraction::push_all() {
   heap_.clear();
-  for (uint32_t e = 0; e < edge_u_.size(); ++e) {
-    queued_[e] = kNotQueued;
-    if (!edge_alive_[e]) continue;
+  stale_ = 0;
+  for (uint32_t e = 0; e < edges_.size(); ++e) {
+    edges_[e].queued = kNotQueued;
+    if (!edges_[e].alive) continue;
     const double gain = edge_gain(e);
     if (!(gain < 0)) continue;
-    queued_[e] = QuadHeap::ordered_bits(static_cast<float>(gain));
-    heap_.append(QuadHeap::make_key(queued_[e], e));
+    edges_[e].queued = QuadHeap::ordered_bits(static_cast<float>(gain));
+    heap_.append(QuadHeap::make_key(edges_[e].queued, e));
   }
   heap_.heapify();
 }
 
-// Pops the best queued edge that is alive and not stale (false: none left).
+bool GreedyContraction::is_live(uint64_t key) const {
+  const uint32_t edge = QuadHeap::id(key);
+  return edges_[edge].alive && edges_[edge].queued == QuadHeap::gain_bits(key);
+}
+
+// Pops the best live entry (false: none left). Stale entries are dropped in
+// one linear pass once they make up half of the heap, instead of one
+// cache-missing sift-down each.
 bool GreedyContraction::pop(uint32_t &edge) {
   while (!heap_.empty()) {
-    const uint64_t key = heap_.pop();
-    edge = QuadHeap::id(key);
-    if (edge_alive_[edge] && queued_[edge] == QuadHeap::gain_bits(key)) {
-      queued_[edge] = kNotQueued;
-      return true;
+    if (stale_ > heap_.size() / 2 && heap_.size() > kMinCompaction) {
+      heap_.remove_if([this](uint64_t key) { return !is_live(key); });
+      stale_ = 0;
+      continue;
     }
+    const uint64_t key = heap_.pop();
+    if (!is_live(key)) {
+      --stale_;
+      continue;
+    }
+    edge = QuadHeap::id(key);
+    edges_[edge].queued = kNotQueued;
+    return true;
   }
   return false;
 }
@@ -169,7 +190,7 @@ GreedyContraction::Move GreedyContraction::best_move(uint32_t a, uint32_t b,
     for (const uint32_t e : live_edges(sides[side])) {
       const uint32_t d = other_end(e, sides[side]);
       const int32_t ld = label_[d];
-      if (d != a && d != b && !is_thing_[ld]) joined[ld] += edge_cost_[e];
+      if (d != a && d != b && !is_thing_[ld]) joined[ld] += edges_[e].cost;
     }
   }
   int32_t best = 0;
@@ -203,27 +224,45 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   for (int64_t l = 0; l < num_labels_; ++l) dst[l] += src[l];
   label_[keep] = label;
   parent_[gone] = keep;
-  for (const uint32_t e : adjacency_[gone]) {
-    if (!edge_alive_[e]) continue;
+  // The loop is bound by cache misses on edges, hash slots and cost rows;
+  // prefetching them a few edges ahead overlaps those misses.
+  const std::vector<uint32_t> &moving = adjacency_[gone];
+  const std::size_t count = moving.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    if (k + 2 * kPrefetchDistance < count)
+      __builtin_prefetch(&edges_[moving[k + 2 * kPrefetchDistance]]);
+    if (k + kPrefetchDistance < count) {
+      const uint32_t d = other_end(moving[k + kPrefetchDistance], gone);
+      edge_map_.prefetch(EdgeHashMap::key(keep, d));
+      __builtin_prefetch(row(d));
+    }
+    const uint32_t e = moving[k];
+    if (!edges_[e].alive) continue;
     const uint32_t d = other_end(e, gone);
-    edge_map_.erase(EdgeHashMap::key(gone, d));
     if (d == keep) {
-      edge_alive_[e] = 0;
+      kill(e);
       continue;
     }
     const uint32_t parallel =
         edge_map_.find_or_insert(EdgeHashMap::key(keep, d), e);
     if (parallel != EdgeHashMap::kNone) {
-      edge_cost_[parallel] += edge_cost_[e];
-      edge_alive_[e] = 0;
+      edges_[parallel].cost += edges_[e].cost;
+      kill(e);
       changed_.push_back(parallel);
     } else {
-      (edge_u_[e] == gone ? edge_u_[e] : edge_v_[e]) = keep;
+      (edges_[e].u == gone ? edges_[e].u : edges_[e].v) = keep;
       adjacency_[keep].push_back(e);
       changed_.push_back(e);
     }
   }
   std::vector<uint32_t>().swap(adjacency_[gone]);
+  if (edge_map_.needs_rebuild(num_alive_)) {
+    edge_map_.reset(num_alive_);
+    for (uint32_t e = 0; e < edges_.size(); ++e) {
+      if (edges_[e].alive)
+        edge_map_.find_or_insert(EdgeHashMap::key(edges_[e].u, edges_[e].v), e);
+    }
+  }
   return keep;
 }
 
@@ -243,10 +282,10 @@ void GreedyContraction::apply(uint32_t a, uint32_t b, const Move &move) {
   }
   const int32_t old_label = x == a ? label_a : (x == b ? label_b : -1);
   if (old_label != move.label) {
-    for (const uint32_t e : live_edges(x)) push_if_negative(e);
+    for (const uint32_t e : live_edges(x)) update(e);
   } else {
     for (const uint32_t e : changed_) {
-      if (edge_alive_[e]) push_if_negative(e);
+      if (edges_[e].alive) update(e);
     }
   }
 }
@@ -255,12 +294,12 @@ void GreedyContraction::contract_greedily() {
   push_all();
   uint32_t edge;
   while (pop(edge)) {
-    const uint32_t a = edge_u_[edge], b = edge_v_[edge];
+    const uint32_t a = edges_[edge].u, b = edges_[edge].v;
     const double *ca = row(a);
     const double *cb = row(b);
     double *summed = summed_.data();
     for (int64_t l = 0; l < num_labels_; ++l) summed[l] = ca[l] + cb[l];
-    const double base = ca[label_[a]] + cb[label_[b]] + edge_cost_[edge];
+    const double base = ca[label_[a]] + cb[label_[b]] + edges_[edge].cost;
     const Move move = best_move(a, b, summed, base);
     if (!(move.gain < 0)) continue;
     if (!heap_.empty() &&
@@ -275,11 +314,11 @@ void GreedyContraction::contract_greedily() {
 
 // Phase 2 entry: contracts every edge whose ends share a stuff label.
 void GreedyContraction::join_stuff_neighbours() {
-  for (uint32_t e = 0; e < edge_u_.size(); ++e) {
-    if (!edge_alive_[e]) continue;
-    const int32_t label = label_[edge_u_[e]];
-    if (label == label_[edge_v_[e]] && !is_thing_[label])
-      merge(edge_u_[e], edge_v_[e], label);
+  for (uint32_t e = 0; e < edges_.size(); ++e) {
+    if (!edges_[e].alive) continue;
+    const int32_t label = label_[edges_[e].u];
+    if (label == label_[edges_[e].v] && !is_thing_[label])
+      merge(edges_[e].u, edges_[e].v, label);
   }
   changed_.clear();
 }

@@ -39,6 +39,13 @@ class GreedyContraction {
   std::vector<uint32_t> run(std::vector<int32_t> &labels);
 
  private:
+  // An edge between two clusters; all its fields share one cache line.
+  struct Edge {
+    uint32_t u, v;    // current cluster ends
+    double cost;      // summed cost of the input edges between them
+    uint32_t queued;  // gain bits of its live heap entry, or kNotQueued
+    uint32_t alive;
+  };
   struct Move {
     double gain;
     int32_t label;
@@ -48,7 +55,7 @@ class GreedyContraction {
   void build_graph();
   uint32_t find(uint32_t node);
   uint32_t other_end(uint32_t edge, uint32_t cluster) const {
-    return edge_u_[edge] == cluster ? edge_v_[edge] : edge_u_[edge];
+    return edges_[edge].u == cluster ? edges_[edge].v : edges_[edge].u;
   }
   const double *row(uint32_t cluster) const {
     return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
@@ -60,8 +67,10 @@ class GreedyContraction {
 
   double edge_gain(uint32_t edge) const;
   void push(uint32_t edge, double gain);
-  void push_if_negative(uint32_t edge);
+  void update(uint32_t edge);
+  void kill(uint32_t edge);
   void push_all();
+  bool is_live(uint64_t key) const;
   bool pop(uint32_t &edge);
   void contract_greedily();
 
@@ -82,13 +91,12 @@ class GreedyContraction {
   std::vector<uint32_t> parent_;  // union-find forest over nodes
   std::vector<std::vector<uint32_t>> adjacency_;  // edge ids per cluster
 
-  std::vector<uint32_t> edge_u_, edge_v_;  // current cluster ends
-  std::vector<double> edge_cost_;          // summed cost between the ends
-  std::vector<uint32_t> queued_;  // gain bits of the live heap entry
-  std::vector<uint8_t> edge_alive_;
-  EdgeHashMap edge_map_;
+  std::vector<Edge> edges_;
+  std::size_t num_alive_ = 0;
+  EdgeHashMap edge_map_;  // cluster pair -> edge, may hold stale pairs
 
   QuadHeap heap_;
+  std::size_t stale_ = 0;  // heap entries that are no longer live
   std::vector<uint32_t> absorb_;   // neighbours joined by the current move
   std::vector<uint32_t> changed_;  // edges whose cost or ends changed
   std::vector<double> summed_;     // [L] costs of a candidate union

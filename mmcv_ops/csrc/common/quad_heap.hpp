@@ -40,6 +40,19 @@ class QuadHeap {
     for (std::size_t i = (keys_.size() - 2) / 4 + 1; i-- > 0;) sift_down(i);
   }
 
+  // Drops the keys matching drop and restores the heap order.
+  template <typename Predicate>
+  void remove_if(Predicate drop) {
+    std::size_t kept = 0;
+    for (const uint64_t key : keys_) {
+      if (!drop(key)) keys_[kept++] = key;
+    }
+    keys_.resize(kept);
+    heapify();
+  }
+
+  std::size_t size() const { return keys_.size(); }
+
   void push(uint64_t key) {
     std::size_t i = keys_.size();
     keys_.push_back(key);

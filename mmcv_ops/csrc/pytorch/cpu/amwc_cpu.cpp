@@ -1,6 +1,7 @@
 // Copyright (c) OpenMMLab. All rights reserved.
-// CPU implementation of the AMWC solver op: value checks that guard memory
-// safety, then the plain C++ solver (csrc/common) on a thread pool.
+// CPU implementation of the AMWC solver op: one pass of value checks (finite
+// costs, valid edges; they also guard memory safety), then the plain C++
+// solver (csrc/common) on a thread pool.
 #include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
 
@@ -20,10 +21,11 @@ void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   }
   for (int64_t e = 0; e < problem.num_edges; ++e) {
     const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
-    TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n && i != j,
-                      "edges must hold distinct node indices in [0, ", n,
-                      "), edge ", e, " is (", i, ", ", j, ") (instance ",
-                      index, ")");
+    TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n,
+                      "edges must hold node indices in [0, ", n, "), edge ",
+                      e, " is (", i, ", ", j, ") (instance ", index, ")");
+    TORCH_CHECK_VALUE(i != j, "edges must not contain self-loops, edge ", e,
+                      " joins node ", i, " to itself (instance ", index, ")");
     TORCH_CHECK_VALUE(std::isfinite(problem.edge_costs[e]),
                       "edge_costs must be finite (instance ", index, ")");
   }

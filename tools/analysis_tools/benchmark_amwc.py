@@ -1,0 +1,159 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Benchmark the AMWC / MWC solver op against the reference figures.
+
+Generates the benchmark instances with ``../shared/bench/make_amwc_instances.py``
+(or reads a folder of .npz files in its layout), solves each one several times
+as AMWC and as MWC, and logs per instance: nodes, edges, labels, median
+seconds, objective, and the time ratio / objective difference to the figures
+of ``../shared/bench/REFERENCE.md``. Then it times the batched call on copies
+of one instance with 1 thread and with all threads.
+
+Example::
+
+    python tools/analysis_tools/benchmark_amwc.py --repeats 5
+"""
+import argparse
+import glob
+import os
+import os.path as osp
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from mmengine.logging import MMLogger
+
+from mmcv_ops import solve_amwc, solve_amwc_batch, solve_mwc
+
+BENCH_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
+    'shared', 'bench')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--instances',
+        help='folder of .npz instances (default: generate them with '
+        '--generator into a temporary folder)')
+    parser.add_argument(
+        '--generator',
+        default=osp.join(BENCH_DIR, 'make_amwc_instances.py'),
+        help='instance generator script')
+    parser.add_argument(
+        '--reference',
+        default=osp.join(BENCH_DIR, 'REFERENCE.md'),
+        help='markdown file with the reference table')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='solves per instance and problem (median)')
+    parser.add_argument('--batch-instance', default='b_128x256_L19',
+                        help='instance copied for the batched timing')
+    parser.add_argument('--batch-copies', type=int, default=4)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='threads of the batched call (default: all '
+                        'available cores)')
+    return parser.parse_args()
+
+
+def read_reference(path):
+    """{instance: (amwc_s, amwc_obj, mwc_s, mwc_obj)} from the markdown table;
+    empty when the file does not exist."""
+    if not osp.isfile(path):
+        return {}
+    reference = {}
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip('|').split('|')]
+            if len(cells) == 8 and re.fullmatch(r'[a-z]_\w+', cells[0]):
+                reference[cells[0]] = tuple(
+                    float(c.replace(',', '')) for c in cells[4:])
+    return reference
+
+
+def load_instances(args, workdir):
+    folder = args.instances
+    if folder is None:
+        if not osp.isfile(args.generator):
+            raise FileNotFoundError(
+                f'instance generator {args.generator} not found; pass '
+                '--generator or --instances')
+        folder = workdir
+        subprocess.run([sys.executable, args.generator, folder], check=True,
+                       stdout=subprocess.DEVNULL)
+    paths = sorted(glob.glob(osp.join(folder, '*.npz')))
+    if not paths:
+        raise FileNotFoundError(f'no .npz instances in {folder}')
+    return {
+        osp.splitext(osp.basename(p))[0]: dict(np.load(p))
+        for p in paths
+    }
+
+
+def timed(solve, repeats):
+    """(median seconds, last result) of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = solve()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main():
+    args = parse_args()
+    logger = MMLogger.get_instance('benchmark_amwc', log_level='INFO')
+    reference = read_reference(args.reference)
+    with tempfile.TemporaryDirectory() as workdir:
+        instances = load_instances(args, workdir)
+    logger.info('| instance | nodes | edges | labels | problem | median s | '
+                'objective | ref s | time ratio | obj - ref |')
+    logger.info('|---|---|---|---|---|---|---|---|---|---|')
+    for name, inst in instances.items():
+        problems = (
+            ('AMWC', lambda: solve_amwc(inst['node_costs'], inst['edges'],
+                                        inst['edge_costs'],
+                                        inst['partitionable'])),
+            ('MWC', lambda: solve_mwc(inst['node_costs'], inst['edges'],
+                                      inst['edge_costs'])),
+        )
+        for k, (problem, solve) in enumerate(problems):
+            seconds, result = timed(solve, args.repeats)
+            ref = reference.get(name)
+            ref_cells = '| - | - | - |'
+            if ref is not None:
+                ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
+                ref_cells = (f'| {ref_s:.3f} | {ref_s / seconds:.1f}x | '
+                             f'{result.objective - ref_obj:+.3f} |')
+            num_nodes, num_labels = inst['node_costs'].shape
+            logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} | '
+                        f'{num_labels} | {problem} | {seconds:.3f} | '
+                        f'{result.objective:.3f} {ref_cells}')
+
+    if args.batch_instance in instances and args.batch_copies > 0:
+        inst = instances[args.batch_instance]
+        copies = args.batch_copies
+
+        def batch(threads):
+            return solve_amwc_batch([inst['node_costs']] * copies,
+                                    inst['edges'],
+                                    [inst['edge_costs']] * copies,
+                                    inst['partitionable'],
+                                    num_threads=threads)
+
+        serial, _ = timed(lambda: batch(1), args.repeats)
+        parallel, results = timed(lambda: batch(args.threads), args.repeats)
+        threads = args.threads or len(os.sched_getaffinity(0))
+        logger.info(f'batch of {copies} x {args.batch_instance}: 1 thread '
+                    f'{serial:.3f} s, {threads} threads {parallel:.3f} s, '
+                    f'speed-up {serial / parallel:.2f}x; identical objectives: '
+                    f'{len({r.objective for r in results}) == 1}')
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    logger.info(f'peak resident memory of this process: {peak_mb:.0f} MB')
+
+
+if __name__ == '__main__':
+    main()
