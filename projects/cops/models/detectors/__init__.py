@@ -1,4 +1,5 @@
 """Detectors of the COPS project."""
 from .cops import COPS
+from .cops_end_to_end import COPSEndToEnd
 
-__all__ = ['COPS']
+__all__ = ['COPS', 'COPSEndToEnd']

@@ -6,8 +6,30 @@ predicted mask of the AMWC layer with at most one ground-truth segment.
 from typing import Optional, Tuple
 
 import torch
+from mmdet.evaluation.functional import INSTANCE_OFFSET
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
+
+
+def panoptic_segments(pan_seg: Tensor,
+                      ignore_index: int) -> Tuple[Tensor, Tensor]:
+    """Ground-truth segment masks of a panoptic id map.
+
+    Args:
+        pan_seg (Tensor): [H, W] int64 ids ``class + k * INSTANCE_OFFSET``
+            (mmdet's convention), ``ignore_index`` for void pixels.
+        ignore_index (int): void id.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``masks`` [G, H, W] bool, one per segment
+        id, and their ``classes`` [G] int64.
+    """
+    if pan_seg.dim() != 2:
+        raise ValueError(f'pan_seg must be [H, W], got {tuple(pan_seg.shape)}')
+    ids = torch.unique(pan_seg)
+    ids = ids[ids != ignore_index]
+    masks = pan_seg[None] == ids[:, None, None]
+    return masks, ids % INSTANCE_OFFSET
 
 
 def mask_iou_matrix(pred_masks: Tensor,

@@ -1,0 +1,61 @@
+# COPS stage 2 on the embedded synthetic data: starts from the stage-1
+# checkpoint and trains through the AMWC solver with the PQ surrogate loss
+# only (COPS.md §3-5, shrunk for a CPU demo). The backbone and both decoders
+# are frozen, every batch norm keeps its statistics, the heads train at a
+# reduced lr and the AMWC inputs get dropout 0.1.
+_base_ = './cops_r18_synthetic_pretrain.py'
+
+# stage-1 checkpoint; tools/train.py stops at once when it is missing and
+# names the command that writes it (python tools/train.py pretrain_config)
+pretrain_config = 'configs/cops_r18_synthetic_pretrain.py'
+load_from = 'work_dirs/cops_r18_synthetic_pretrain/iter_1000.pth'
+max_iters = 200
+warmup_iters = 20
+
+model = dict(
+    type='COPSEndToEnd',
+    cost_head=dict(dropout_ratio=0.1),
+    # 2 grid points = the 32 px of test_cfg.instance_min_area at stride 4
+    amwc_layer=dict(
+        type='AMWCLayer',
+        min_instance_area=2,
+        lambda_range=(1., 5000.),
+        num_samples=5),
+    # areas in points of the 32 x 32 output grid
+    loss_pq=dict(
+        type='PQSurrogateLoss',
+        thing_min_area=2,
+        stuff_min_area=4,
+        loss_weight=10.0),
+    frozen_modules=('backbone', 'semantic_head.decoder',
+                    'affinity_head.decoder'),
+    norm_eval=True)
+
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-3),
+    paramwise_cfg=dict(
+        custom_keys={
+            'semantic_head.convs': dict(lr_mult=1 / 40),
+            'semantic_head.conv_seg': dict(lr_mult=1 / 20),
+            'affinity_head.convs': dict(lr_mult=1 / 40),
+            'affinity_head.classifiers': dict(lr_mult=1 / 20),
+        }))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        begin=0,
+        end=warmup_iters,
+        by_epoch=False),
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=warmup_iters,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
