@@ -41,32 +41,23 @@ model = dict(
     # areas in pixels of the 128 x 128 images
     test_cfg=dict(instance_min_area=32, stuff_min_area=64))
 
+# The dataset's training pipeline with the COPS targets packed instead of
+# mmdet's PackDetInputs (after every geometric transform).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadPanopticAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='RandomResize',
-        scale={{_base_.image_size}},
-        ratio_range=(0.8, 1.25),
-        keep_ratio=True),
-    dict(
-        type='RandomCrop',
-        crop_size={{_base_.image_size}},
-        crop_type='absolute',
-        recompute_bbox=True,
-        allow_negative_crop=True),
-    dict(type='Pad', size={{_base_.image_size}}, pad_val=dict(img=0, seg=255)),
+    *[t for t in _base_.train_pipeline if t.type != 'PackDetInputs'],
     dict(
         type='GenerateCOPSTargets',
         edge_distances=edge_distances,
-        stride={{_base_.output_stride}},
+        stride=_base_.output_stride,
         small_instance_area=400,
         small_instance_weight=3.0,
         instance_boundary_weight=4.0),
     dict(type='PackCOPSInputs')
 ]
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(
+    batch_size=8,
+    sampler=dict(type='InfiniteSampler'),
+    dataset=dict(pipeline=train_pipeline))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [

@@ -18,29 +18,17 @@ model = dict(
     num_things_classes=num_things_classes,
     num_stuff_classes=num_stuff_classes,
     semantic_head=dict(num_classes=num_classes),
-    affinity_head=dict(
-        num_classes=num_classes, edge_distances=edge_distances),
+    affinity_head=dict(num_classes=num_classes, edge_distances=edge_distances),
     test_cfg=dict(instance_min_area=200, stuff_min_area=2048))
 
+# The dataset's training pipeline with the COPS targets packed instead of
+# mmdet's PackDetInputs (after every geometric transform).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadPanopticAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(
-        type='RandomCrop',
-        crop_size=(1024, 512),
-        crop_type='absolute',
-        recompute_bbox=True,
-        allow_negative_crop=True),
-    dict(type='RandomFlip', prob=0.5),
+    *[t for t in _base_.train_pipeline if t.type != 'PackDetInputs'],
     dict(
         type='GenerateCOPSTargets',
         edge_distances=edge_distances,
-        stride={{_base_.output_stride}},
+        stride=_base_.output_stride,
         small_instance_area=4096,
         small_instance_weight=3.0,
         instance_boundary_weight=4.0),

@@ -28,26 +28,14 @@ model = dict(
         norm_cfg=norm_cfg),
     test_cfg=dict(instance_min_area=200, stuff_min_area=4096))
 
+# The dataset's training pipeline with the COPS targets packed instead of
+# mmdet's PackDetInputs (after every geometric transform).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadPanopticAnnotations'),
-    dict(
-        type='RandomChoiceResize',
-        scales=[(960, 320), (960, 384), (960, 448), (960, 512), (960, 576),
-                (960, 640), (960, 704), (960, 768), (960, 832), (960, 896),
-                (960, 960)],
-        keep_ratio=True),
-    dict(
-        type='RandomCrop',
-        crop_size=(640, 640),
-        crop_type='absolute',
-        recompute_bbox=True,
-        allow_negative_crop=True),
-    dict(type='RandomFlip', prob=0.5),
+    *[t for t in _base_.train_pipeline if t.type != 'PackDetInputs'],
     dict(
         type='GenerateCOPSTargets',
         edge_distances=edge_distances,
-        stride={{_base_.output_stride}},
+        stride=_base_.output_stride,
         small_instance_area=4096,
         small_instance_weight=3.0,
         instance_boundary_weight=4.0),

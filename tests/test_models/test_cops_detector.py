@@ -89,7 +89,8 @@ def synthetic_sample(seed, size=(48, 56)):
         img_path=f'{seed}.png')
     results = GenerateCOPSTargets(EDGE_DISTANCES)(results)
     return PackCOPSInputs(
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape'))(results)
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape'))(
+            results)
 
 
 def batch(model, seeds, training):
@@ -102,8 +103,8 @@ def batch(model, seeds, training):
 
 def test_tensor_mode_shapes_for_odd_input():
     model = tiny_cops().eval()
-    sem_logits, boundary_logits = model(torch.randn(1, 3, 61, 83),
-                                        mode='tensor')
+    sem_logits, boundary_logits = model(
+        torch.randn(1, 3, 61, 83), mode='tensor')
     assert sem_logits.shape == (1, NUM_CLASSES, 16, 21)
     assert boundary_logits.shape == (1, len(EDGE_DISTANCES), 2, 16, 21)
 

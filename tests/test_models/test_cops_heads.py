@@ -20,8 +20,8 @@ DECODER = dict(
 def features(batch, height, width):
     """Fake (res2, res3, res5) for an image of 4*height x 4*width."""
     half = ((height + 1) // 2, (width + 1) // 2)
-    return (torch.randn(batch, IN_CHANNELS[0], height, width),
-            torch.randn(batch, IN_CHANNELS[1], *half),
+    return (torch.randn(batch, IN_CHANNELS[0], height,
+                        width), torch.randn(batch, IN_CHANNELS[1], *half),
             torch.randn(batch, IN_CHANNELS[2], (half[0] + 1) // 2,
                         (half[1] + 1) // 2))
 
@@ -30,21 +30,30 @@ def features(batch, height, width):
 def test_head_shapes_for_odd_sizes(height, width):
     feats = features(2, height, width)
     semantic = MODELS.build(
-        dict(type='COPSSemanticHead', decoder=DECODER, num_classes=5,
-             head_channels=8))
+        dict(
+            type='COPSSemanticHead',
+            decoder=DECODER,
+            num_classes=5,
+            head_channels=8))
     affinity = MODELS.build(
-        dict(type='COPSAffinityHead', decoder=DECODER, num_classes=5,
-             edge_distances=(1, 3, 16), head_channels=8,
-             classifier_channels=4))
+        dict(
+            type='COPSAffinityHead',
+            decoder=DECODER,
+            num_classes=5,
+            edge_distances=(1, 3, 16),
+            head_channels=8,
+            classifier_channels=4))
     sem_logits = semantic(feats)
     assert sem_logits.shape == (2, 5, height, width)
     boundary_logits = affinity(feats, sem_logits)
     assert boundary_logits.shape == (2, 3, 2, height, width)
     # the boundary loss must not train the semantic head
-    affinity.loss(boundary_logits, dict(
-        boundary=torch.ones_like(boundary_logits),
-        boundary_weights=torch.ones_like(boundary_logits)))[
-            'loss_boundary'].backward()
+    affinity.loss(
+        boundary_logits,
+        dict(
+            boundary=torch.ones_like(boundary_logits),
+            boundary_weights=torch.ones_like(
+                boundary_logits)))['loss_boundary'].backward()
     assert all(p.grad is None for p in semantic.parameters())
 
 
@@ -61,8 +70,12 @@ def test_shifted_differences_follow_grid_convention():
 
 
 def test_cost_head():
-    head = AMWCCostHead(num_edge_distances=2, node_scale=2., node_bias=1.,
-                        edge_scale=-3., edge_bias=0.5)
+    head = AMWCCostHead(
+        num_edge_distances=2,
+        node_scale=2.,
+        node_bias=1.,
+        edge_scale=-3.,
+        edge_bias=0.5)
     sem_logits = torch.randn(1, 4, 3, 3)
     boundary_logits = torch.randn(1, 2, 2, 3, 3)
     node_costs, edge_costs = head(sem_logits, boundary_logits)

@@ -63,8 +63,7 @@ def test_targets_match_hand_made_example():
     targets = cops_targets(sem, masks, None, **KWARGS)
     np.testing.assert_array_equal(targets['sem_seg'], GRID_SEM)
     np.testing.assert_array_equal(targets['pan_seg'], EXPECTED_PAN)
-    np.testing.assert_array_equal(targets['sem_weights'],
-                                  EXPECTED_SEM_WEIGHTS)
+    np.testing.assert_array_equal(targets['sem_weights'], EXPECTED_SEM_WEIGHTS)
     np.testing.assert_array_equal(targets['boundary'], EXPECTED_BOUNDARY)
     np.testing.assert_array_equal(targets['boundary_weights'],
                                   EXPECTED_BOUNDARY_WEIGHTS)
@@ -87,8 +86,12 @@ def test_crowd_instance_keeps_class_but_no_pairs():
 
 def test_grid_size_is_ceil_of_image_size():
     sem = np.full((9, 7), 3, dtype=np.uint8)
-    targets = cops_targets(sem, np.zeros((0, 9, 7), np.uint8), None,
-                           edge_distances=(1, 8), stride=4)
+    targets = cops_targets(
+        sem,
+        np.zeros((0, 9, 7), np.uint8),
+        None,
+        edge_distances=(1, 8),
+        stride=4)
     assert targets['sem_seg'].shape == (3, 2)
     assert targets['boundary'].shape == (2, 2, 3, 2)
     # offset 8 leaves the 3x2 grid: no pair at all
@@ -110,9 +113,8 @@ def test_transform_pack_and_stack():
     assert packed.boundary.shape == (4, 4, 4)
     stacked = stack_grid_targets([packed, packed], (5, 6))
     assert stacked['boundary'].shape == (2, 2, 2, 5, 6)
-    torch.testing.assert_close(
-        stacked['boundary'][1, :, :, :4, :4],
-        torch.from_numpy(EXPECTED_BOUNDARY).float())
+    torch.testing.assert_close(stacked['boundary'][1, :, :, :4, :4],
+                               torch.from_numpy(EXPECTED_BOUNDARY).float())
     assert (stacked['sem_seg'][:, 4:] == V).all()
     assert (stacked['pan_seg'][:, :, 4:] == V).all()
     assert stacked['boundary_weights'][..., 4:, :].sum() == 0
@@ -128,7 +130,7 @@ def test_bad_inputs_raise():
     with pytest.raises(KeyError, match='gt_masks'):
         GenerateCOPSTargets(**KWARGS)(dict(gt_seg_map=sem))
     packed = PackCOPSInputs()(
-        GenerateCOPSTargets(**KWARGS)(
-            dict(gt_seg_map=sem, gt_masks=BitmapMasks(masks, 8, 8))))
+        GenerateCOPSTargets(**KWARGS)(dict(
+            gt_seg_map=sem, gt_masks=BitmapMasks(masks, 8, 8))))
     with pytest.raises(ValueError, match='exceeds'):
         stack_grid_targets([packed['data_samples'].gt_cops_targets], (3, 4))

@@ -3,8 +3,8 @@ import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 
 from projects.cops.models.utils import (amwc_panoptic_ids, amwc_to_panoptic,
-                                        remove_small_segments,
-                                        resize_grid_map, segment_scores)
+                                        remove_small_segments, resize_grid_map,
+                                        segment_scores)
 
 IS_THING = torch.tensor([True, False])  # class 0 thing, class 1 stuff
 OFF = INSTANCE_OFFSET
@@ -31,8 +31,7 @@ def test_resize_grid_map_handles_resize_and_padding():
     grid = torch.arange(12).view(3, 4)
     # image resized 2x to 10 x 16, padded to 12 x 16: grid rows cover
     # resized rows [0, 4), [4, 8), [8, 12) -> original rows 0-1, 2-3, 4
-    out = resize_grid_map(grid, img_shape=(10, 16), ori_shape=(5, 8),
-                          stride=4)
+    out = resize_grid_map(grid, img_shape=(10, 16), ori_shape=(5, 8), stride=4)
     assert out.shape == (5, 8)
     assert out[:, 0].tolist() == [0, 0, 4, 4, 8]
     assert out[0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
@@ -41,8 +40,8 @@ def test_resize_grid_map_handles_resize_and_padding():
 def test_remove_small_segments():
     void = 2
     pan = torch.tensor([[OFF, OFF, 1, 1], [2 * OFF, 1, 1, void]])
-    out = remove_small_segments(pan, IS_THING, void, instance_min_area=2,
-                                stuff_min_area=5)
+    out = remove_small_segments(
+        pan, IS_THING, void, instance_min_area=2, stuff_min_area=5)
     assert out.tolist() == [[OFF, OFF, void, void], [void, void, void, void]]
 
 
@@ -57,8 +56,16 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
                           [4, 5]])
     edge_logits = torch.tensor([0., 3., 3., 1., -2., 1., -1.])
     result = amwc_to_panoptic(
-        labels, clusters, sem_logits, edges, edge_logits, IS_THING,
-        img_shape=(4, 6), ori_shape=(4, 6), stride=2, instance_min_area=8,
+        labels,
+        clusters,
+        sem_logits,
+        edges,
+        edge_logits,
+        IS_THING,
+        img_shape=(4, 6),
+        ori_shape=(4, 6),
+        stride=2,
+        instance_min_area=8,
         stuff_min_area=1)
     # the second instance has 8 pixels: kept; stuff: 8 pixels, kept
     expected_grid = torch.tensor([[1, OFF, OFF], [1, 2 * OFF, 2 * OFF]])
@@ -71,12 +78,20 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
     # instance 1: mean logit 2, border edges 1-4, 2-5, 0-1 (mean 7/3),
     # inside 1-2 (-2); instance 2: logit 0, border 1-4, 2-5, 3-4 (7/3),
     # inside 4-5 (-1)
-    torch.testing.assert_close(
-        result['scores'], torch.tensor([2 + 7 / 3 + 2, 7 / 3 + 1]))
+    torch.testing.assert_close(result['scores'],
+                               torch.tensor([2 + 7 / 3 + 2, 7 / 3 + 1]))
 
     small = amwc_to_panoptic(
-        labels, clusters, sem_logits, edges, edge_logits, IS_THING,
-        img_shape=(4, 6), ori_shape=(4, 6), stride=2, instance_min_area=9,
+        labels,
+        clusters,
+        sem_logits,
+        edges,
+        edge_logits,
+        IS_THING,
+        img_shape=(4, 6),
+        ori_shape=(4, 6),
+        stride=2,
+        instance_min_area=9,
         stuff_min_area=1)
     assert (small['pan_seg'][:, 2:] == 2).all()
     assert small['masks'].shape == (0, 4, 6)

@@ -19,8 +19,8 @@ def test_hard_pixel_ce_keeps_hardest_weighted_pixels():
     all_pixels = HardPixelCELoss(top_k_ratio=1.0)(logits, target, weight)
     assert all_pixels.item() == pytest.approx((hard + easy + 3 * hard) / 3)
     # top 1/3 of the 3 labelled pixels: the weighted one (3 log 2)
-    hardest = HardPixelCELoss(top_k_ratio=0.3, loss_weight=2.0)(logits,
-                                                                target, weight)
+    hardest = HardPixelCELoss(
+        top_k_ratio=0.3, loss_weight=2.0)(logits, target, weight)
     assert hardest.item() == pytest.approx(2 * 3 * hard)
 
 
@@ -30,9 +30,8 @@ def test_topk_boundary_bce_ignores_zero_weights():
     weight = torch.tensor([4., 1., 1., 0.])
     per_pair = F.binary_cross_entropy_with_logits(
         logits, target, reduction='none') * weight
-    loss = TopKBoundaryBCELoss(top_k_ratio=0.5, loss_weight=0.25)(logits,
-                                                                  target,
-                                                                  weight)
+    loss = TopKBoundaryBCELoss(
+        top_k_ratio=0.5, loss_weight=0.25)(logits, target, weight)
     # 3 weighted pairs -> ceil(1.5) = 2 hardest: 4 log 2 and BCE(-2, 1)
     expected = 0.25 * (per_pair[0] + per_pair[2]) / 2
     assert loss.item() == pytest.approx(expected.item())
@@ -57,9 +56,8 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match='top_k_ratio'):
         TopKBoundaryBCELoss(top_k_ratio=1.5)
     with pytest.raises(ValueError, match='shape mismatch'):
-        HardPixelCELoss()(
-            torch.zeros(1, 2, 3, 3), torch.zeros(1, 3, 3, dtype=torch.long),
-            torch.ones(1, 2, 2))
+        HardPixelCELoss()(torch.zeros(1, 2, 3, 3),
+                          torch.zeros(1, 3, 3, dtype=torch.long),
+                          torch.ones(1, 2, 2))
     with pytest.raises(ValueError, match='shape mismatch'):
-        TopKBoundaryBCELoss()(
-            torch.zeros(4), torch.zeros(4), torch.zeros(3))
+        TopKBoundaryBCELoss()(torch.zeros(4), torch.zeros(4), torch.zeros(3))

@@ -8,8 +8,7 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import TRANSFORMS
 
 
-def _pair_maps(values: np.ndarray, distance: int, axis: int,
-               fill) -> tuple:
+def _pair_maps(values: np.ndarray, distance: int, axis: int, fill) -> tuple:
     """First and second pixel of every pair ``distance`` apart along
     ``axis``, aligned on the first pixel; missing partners get ``fill``."""
     size = values.shape[axis]
@@ -24,16 +23,16 @@ def _pair_maps(values: np.ndarray, distance: int, axis: int,
     return first, second
 
 
-def cops_targets(sem_seg: np.ndarray,
-                 instance_masks: np.ndarray,
-                 instance_ignore: Optional[np.ndarray],
-                 edge_distances: Sequence[int],
-                 stride: int = 4,
-                 ignore_index: int = 255,
-                 small_instance_area: int = 4096,
-                 small_instance_weight: float = 3.0,
-                 instance_boundary_weight: float = 4.0) -> Dict[str,
-                                                                np.ndarray]:
+def cops_targets(
+        sem_seg: np.ndarray,
+        instance_masks: np.ndarray,
+        instance_ignore: Optional[np.ndarray],
+        edge_distances: Sequence[int],
+        stride: int = 4,
+        ignore_index: int = 255,
+        small_instance_area: int = 4096,
+        small_instance_weight: float = 3.0,
+        instance_boundary_weight: float = 4.0) -> Dict[str, np.ndarray]:
     """Build the COPS targets on the stride-``stride`` grid.
 
     The grid point (i, j) samples the pixel (min(i*s + s//2, H-1),
@@ -81,10 +80,10 @@ def cops_targets(sem_seg: np.ndarray,
     if instance_ignore is None:
         instance_ignore = np.zeros(num_instances, dtype=bool)
     height, width = sem_seg.shape
-    rows = np.minimum(np.arange(-(-height // stride)) * stride + stride // 2,
-                      height - 1)
-    cols = np.minimum(np.arange(-(-width // stride)) * stride + stride // 2,
-                      width - 1)
+    rows = np.minimum(
+        np.arange(-(-height // stride)) * stride + stride // 2, height - 1)
+    cols = np.minimum(
+        np.arange(-(-width // stride)) * stride + stride // 2, width - 1)
 
     masks = instance_masks.astype(bool)
     grid_masks = masks[:, rows][:, :, cols]
@@ -94,8 +93,9 @@ def cops_targets(sem_seg: np.ndarray,
 
     # Per instance number (0 = no instance): crowd flag and smallness.
     crowd_flags = np.concatenate([[False], instance_ignore.astype(bool)])
-    small_flags = np.concatenate(
-        [[False], masks.sum(axis=(1, 2)) < small_instance_area])
+    small_flags = np.concatenate([[False],
+                                  masks.sum(axis=(1, 2))
+                                  < small_instance_area])
     is_void = sem == ignore_index
     is_crowd = crowd_flags[instance]
     is_instance = (instance > 0) & ~is_crowd

@@ -28,7 +28,8 @@ class PackCOPSInputs(PackDetInputs):
         if targets is not None:
             height, width = targets['sem_seg'].shape
             fields = {
-                name: to_tensor(
+                name:
+                to_tensor(
                     np.ascontiguousarray(value.reshape(-1, height, width)))
                 for name, value in targets.items()
             }

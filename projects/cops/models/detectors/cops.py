@@ -103,10 +103,11 @@ class COPS(BaseDetector):
         sem_logits = self.semantic_head(feats)
         return sem_logits, self.affinity_head(feats, sem_logits)
 
-    def _forward(self,
-                 batch_inputs: Tensor,
-                 batch_data_samples: Optional[SampleList] = None
-                 ) -> Tuple[Tensor, Tensor]:
+    def _forward(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: Optional[SampleList] = None
+    ) -> Tuple[Tensor, Tensor]:
         """Tensor mode: the two heads' logits, see :meth:`forward_heads`."""
         return self.forward_heads(batch_inputs)
 
@@ -121,8 +122,7 @@ class COPS(BaseDetector):
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Stage-1 losses: semantic hard-pixel CE and boundary top-k BCE."""
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
-        targets = self.stack_targets(batch_data_samples,
-                                     sem_logits.shape[-2:])
+        targets = self.stack_targets(batch_data_samples, sem_logits.shape[-2:])
         losses = self.semantic_head.loss(sem_logits, targets)
         losses.update(self.affinity_head.loss(boundary_logits, targets))
         return losses
@@ -166,6 +166,29 @@ class COPS(BaseDetector):
                                          self.edge_distances))
         return nodes, edges, edge_values
 
+    def solve(self, sem_logits: Tensor, boundary_logits: Tensor,
+              grid_shapes: Sequence[Tuple[int, int]]) -> list:
+        """One AMWC per image on its valid grid (no gradient).
+
+        Args:
+            sem_logits (Tensor): ``[B, C, h, w]``.
+            boundary_logits (Tensor): ``[B, D, 2, h, w]``.
+            grid_shapes (Sequence[tuple]): Valid ``(h_i, w_i)`` per image.
+
+        Returns:
+            list: ``mmcv_ops.AmwcResult`` per image (``labels``,
+            ``clusters`` ``[h_i * w_i]``, ``cut``, ``objective``).
+        """
+        node_costs, edge_costs = self.cost_head(sem_logits.detach(),
+                                                boundary_logits.detach())
+        nodes, edges, costs = self.graph_inputs(node_costs, edge_costs,
+                                                grid_shapes)
+        return solve_amwc_batch([node.cpu() for node in nodes],
+                                [edge.cpu() for edge in edges],
+                                [cost.cpu() for cost in costs],
+                                self.is_thing,
+                                num_threads=self.test_cfg['num_threads'])
+
     def predict(self,
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
@@ -180,27 +203,21 @@ class COPS(BaseDetector):
         ``img_shape``.
         """
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
-        node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
         grid_shapes = self.grid_shapes(batch_data_samples)
-        nodes, edges, costs = self.graph_inputs(node_costs.detach(),
-                                                edge_costs.detach(),
-                                                grid_shapes)
-        solutions = solve_amwc_batch(
-            [node.cpu() for node in nodes], [edge.cpu() for edge in edges],
-            [cost.cpu() for cost in costs], self.is_thing,
-            num_threads=self.test_cfg['num_threads'])
-        _, _, edge_logits = self.graph_inputs(sem_logits, boundary_logits,
-                                              grid_shapes)
+        solutions = self.solve(sem_logits, boundary_logits, grid_shapes)
+        _, edges, edge_logits = self.graph_inputs(
+            sem_logits.detach().cpu(),
+            boundary_logits.detach().cpu(), grid_shapes)
         for sample, solution, sem, edge, edge_logit, (height, width) in zip(
-                batch_data_samples, solutions, sem_logits, edges,
-                edge_logits, grid_shapes):
+                batch_data_samples, solutions,
+                sem_logits.detach().cpu(), edges, edge_logits, grid_shapes):
             img_shape = sample.metainfo['img_shape'][:2]
             result = amwc_to_panoptic(
                 solution.labels,
                 solution.clusters,
-                sem[:, :height, :width].detach().cpu(),
-                edge.cpu(),
-                edge_logit.detach().cpu(),
+                sem[:, :height, :width],
+                edge,
+                edge_logit,
                 self.is_thing,
                 img_shape=img_shape,
                 ori_shape=sample.metainfo['ori_shape'][:2]

@@ -90,8 +90,8 @@ class COPSAffinityHead(BaseModule):
                 head_channels, head_channels, 3, padding=1, **conv_kwargs))
         self.classifiers = nn.ModuleList(
             nn.Sequential(
-                ConvModule(head_channels, classifier_channels, 1,
-                           **conv_kwargs),
+                ConvModule(head_channels, classifier_channels, 1, **
+                           conv_kwargs),
                 nn.Conv2d(classifier_channels, 2 if distance == 1 else 1, 1))
             for distance in edge_distances)
         self.loss_boundary = MODELS.build(loss_boundary)
@@ -110,11 +110,11 @@ class COPSAffinityHead(BaseModule):
             ``[:, i, 1, y, x]`` the pair (y, x)-(y, x + d_i).
         """
         x = self.convs(
-            torch.cat([self.decoder(feats), sem_logits.detach()], dim=1))
+            torch.cat(
+                [self.decoder(feats), sem_logits.detach()], dim=1))
         batch, channels, height, width = x.shape
         maps = []
-        for distance, classifier in zip(self.edge_distances,
-                                        self.classifiers):
+        for distance, classifier in zip(self.edge_distances, self.classifiers):
             if distance == 1:
                 maps.append(classifier(x))
                 continue
@@ -123,8 +123,8 @@ class COPSAffinityHead(BaseModule):
             maps.append(logits.view(batch, 2, height, width))
         return torch.stack(maps, dim=1)
 
-    def loss(self, boundary_logits: Tensor,
-             targets: Dict[str, Tensor]) -> dict:
+    def loss(self, boundary_logits: Tensor, targets: Dict[str,
+                                                          Tensor]) -> dict:
         """Boundary loss.
 
         Args:

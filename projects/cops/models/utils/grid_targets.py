@@ -49,8 +49,9 @@ def stack_grid_targets(targets: Sequence[PixelData],
                     f'target grid {(grid_h, grid_w)} exceeds the network '
                     f'output {(height, width)}; check the targets stride')
             padded.append(
-                F.pad(value, (0, width - grid_w, 0, height - grid_h),
-                      value=pad_value))
+                F.pad(
+                    value, (0, width - grid_w, 0, height - grid_h),
+                    value=pad_value))
         stacked[name] = torch.stack(padded)
     for name in ('sem_seg', 'sem_weights', 'pan_seg'):
         stacked[name] = stacked[name].squeeze(1)

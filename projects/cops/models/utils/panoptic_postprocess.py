@@ -157,8 +157,8 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
             'entries')
     pan = amwc_panoptic_ids(labels, clusters, is_thing)
     ids, segments = torch.unique(pan, return_inverse=True)
-    point_logits = sem_logits.reshape(num_classes, -1).gather(
-        0, labels[None]).squeeze(0)
+    point_logits = sem_logits.reshape(num_classes,
+                                      -1).gather(0, labels[None]).squeeze(0)
     scores = segment_scores(segments, ids.numel(), point_logits, edges,
                             edge_logits)
 

@@ -1,0 +1,84 @@
+"""``tools/train.py`` then ``tools/test.py`` with the synthetic stage-1
+config on a few generated images (the real command lines, shrunk with
+``--cfg-options``)."""
+import importlib.util
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO, 'configs/cops_r18_synthetic_pretrain.py')
+GENERATOR = osp.join(REPO,
+                     'tools/dataset_converters/make_synthetic_panoptic.py')
+SIZE = 64
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
+                                                  GENERATOR)
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    root = str(tmp_path_factory.mktemp('synthetic')) + '/'
+    generator.generate(
+        root,
+        4,
+        2,
+        seed=0,
+        params=generator.SceneParams(
+            size=SIZE, min_extent=12., max_extent=32.))
+    return root
+
+
+def run(script, *args):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(REPO, 'tools', script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{script} failed:\n{output[-3000:]}'
+    return output
+
+
+def data_options(root):
+    options = [
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.batch_size=2',
+    ]
+    for split in ('train', 'val', 'test'):
+        options += [
+            f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False'
+        ]
+    for split in ('val', 'test'):
+        options += [
+            f'{split}_dataloader.dataset.data_root={root}',
+            f'{split}_dataloader.batch_size=2',
+            f'{split}_evaluator.ann_file={root}annotations/panoptic_val.json',
+            f'{split}_evaluator.seg_prefix={root}annotations/panoptic_val/',
+        ]
+    return options
+
+
+def test_train_then_test_prints_pq(data_root, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    options = data_options(data_root)
+    run('train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *options,
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+        'default_hooks.checkpoint.interval=2')
+    checkpoint = osp.join(work_dir, 'iter_2.pth')
+    assert osp.isfile(checkpoint)
+    output = run('test.py', CONFIG, checkpoint, '--work-dir', work_dir,
+                 '--cfg-options', *options)
+    for key in ('PQ', 'PQ_th', 'PQ_st'):
+        assert re.search(rf'coco_panoptic/{key}: \d+\.\d+', output), key
