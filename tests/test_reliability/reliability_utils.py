@@ -31,11 +31,11 @@ def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
                   random_augmentation=True, **options):
     """The synthetic stage-1 config, shrunk for a test of a few seconds.
 
-    Tiny widths, ``data_root`` data at 64 x 64, no validation, a loss log and
-    scalar record every iteration (``window_size=1``: the iteration's own
-    value), deterministic seeded training; without ``random_augmentation``
-    the ``Random*`` transforms are dropped. ``options`` are merged last
-    (dotted keys).
+    Tiny widths, ``data_root`` data at 64 x 64, no validation (testing on
+    the val split), a loss log and scalar record every iteration
+    (``window_size=1``: the iteration's own value), deterministic seeded
+    training; without ``random_augmentation`` the ``Random*`` transforms are
+    dropped. ``options`` are merged last (dotted keys).
     """
     cfg = Config.fromfile(BASE_CONFIG)
     pipeline = []
@@ -74,10 +74,17 @@ def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
         'randomness': dict(seed=0, deterministic=True),
     })
     cfg.param_scheduler[0]['end'] = max_iters
-    for key in ('val', 'test'):
-        cfg[f'{key}_cfg'] = None
-        cfg[f'{key}_dataloader'] = None
-        cfg[f'{key}_evaluator'] = None
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_dataloader.merge(
+        dict(
+            batch_size=batch_size,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(data_root=data_root)))
+    cfg.test_evaluator.ann_file = data_root + cfg.test_dataloader.dataset[
+        'ann_file']
+    cfg.test_evaluator.seg_prefix = data_root + cfg.test_dataloader.dataset[
+        'data_prefix']['seg']
     cfg.merge_from_dict(options)
     return cfg
 

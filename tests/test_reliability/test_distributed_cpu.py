@@ -12,8 +12,10 @@ batch's mean loss and DDP's averaged gradient is the batch's gradient: the
 two runs compute the same numbers up to float summation order (measured:
 equal at iteration 1, <= 1e-7 relative at iterations 2-3).
 """
+import json
 import os
 import os.path as osp
+import sys
 from glob import glob
 
 import pytest
@@ -82,6 +84,43 @@ def test_two_cpu_processes_log_and_save_once(runs):
     # the synchronised layers were saved as plain BN state
     assert any(name.endswith('running_var')
                for name in checkpoint['state_dict'])
+
+
+def saved_metrics(work_dir):
+    """The PQ metrics ``tools/test.py`` saved in ``work_dir``."""
+    paths = glob(osp.join(work_dir, '*', '*.json'))
+    assert len(paths) == 1, paths
+    with open(paths[0]) as f:
+        metrics = json.load(f)
+    return {
+        key: value
+        for key, value in metrics.items() if key.startswith('coco_panoptic/')
+    }
+
+
+def test_two_process_evaluation_equals_one_process(runs, tmp_path):
+    """``tools/dist_test.sh`` on CPU: the ranks' predictions are gathered
+    and evaluated once, with the single-process PQ."""
+    work_dir, _ = runs[2]
+    config = glob(osp.join(work_dir, '*.py'))[0]
+    checkpoint = osp.join(work_dir, f'iter_{NUM_ITERS}.pth')
+    metrics = {}
+    for num_procs in (1, 2):
+        test_dir = str(tmp_path / f'test_{num_procs}')
+        if num_procs == 1:
+            command = [
+                sys.executable,
+                osp.join(REPO, 'tools/test.py'), config, checkpoint
+            ]
+        else:
+            command = [
+                osp.join(REPO, 'tools/dist_test.sh'), config, checkpoint,
+                str(num_procs)
+            ]
+        run_checked(command + ['--work-dir', test_dir])
+        metrics[num_procs] = saved_metrics(test_dir)
+    assert metrics[1]['coco_panoptic/PQ'] > 0
+    assert metrics[2] == metrics[1]
 
 
 def test_two_processes_follow_the_one_process_loss_trajectory(runs):
