@@ -2,6 +2,7 @@
 #include "greedy_contraction.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace mmcv_ops {
 
@@ -19,6 +20,29 @@ int32_t argmin(const double *values, int64_t count) {
   return best;
 }
 
+// min_l (a[l] + b[l]) with four independent running minima, which breaks the
+// dependency chain of a single one (the result is the same).
+double min_of_sum(const double *a, const double *b, int64_t count) {
+  double m0 = a[0] + b[0];
+  double m1 = m0, m2 = m0, m3 = m0;
+  int64_t l = 1;
+  for (; l + 4 <= count; l += 4) {
+    const double s0 = a[l] + b[l], s1 = a[l + 1] + b[l + 1];
+    const double s2 = a[l + 2] + b[l + 2], s3 = a[l + 3] + b[l + 3];
+    m0 = s0 < m0 ? s0 : m0;
+    m1 = s1 < m1 ? s1 : m1;
+    m2 = s2 < m2 ? s2 : m2;
+    m3 = s3 < m3 ? s3 : m3;
+  }
+  for (; l < count; ++l) {
+    const double s = a[l] + b[l];
+    m0 = s < m0 ? s : m0;
+  }
+  m0 = m1 < m0 ? m1 : m0;
+  m2 = m3 < m2 ? m3 : m2;
+  return m2 < m0 ? m2 : m0;
+}
+
 }  // namespace
 
 GreedyContraction::GreedyContraction(const AmwcProblem &problem)
@@ -26,7 +50,7 @@ GreedyContraction::GreedyContraction(const AmwcProblem &problem)
       num_labels_(problem.num_labels),
       problem_(problem),
       is_thing_(problem.num_labels, 0),
-      edge_map_(static_cast<std::size_t>(problem.num_edges)),
+      edge_map_(0),
       summed_(problem.num_labels),
       scratch_(problem.num_labels, 0.0) {
   if (problem.partitionable != nullptr) {
@@ -43,8 +67,10 @@ uint32_t GreedyContraction::find(uint32_t node) {
   return node;
 }
 
-// Every node starts as its own cluster with its cheapest label; parallel
-// input edges are summed into one.
+// Every node starts as its own cluster with its cheapest label. Edges are
+// stored ordered by their smaller end (a counting sort, which also sums
+// parallel input edges without hashing), so the edges of a node sit close
+// together in memory.
 void GreedyContraction::build_graph() {
   const std::size_t n = static_cast<std::size_t>(num_nodes_);
   costs_.assign(problem_.node_costs, problem_.node_costs + n * num_labels_);
@@ -55,23 +81,50 @@ void GreedyContraction::build_graph() {
     parent_[i] = static_cast<uint32_t>(i);
   }
   const int64_t *ends = problem_.edges;
-  std::vector<uint32_t> degree(n, 0);
-  edges_.reserve(problem_.num_edges);
-  for (int64_t e = 0; e < problem_.num_edges; ++e) {
-    const uint32_t i = static_cast<uint32_t>(ends[2 * e]);
-    const uint32_t j = static_cast<uint32_t>(ends[2 * e + 1]);
-    const uint32_t id = static_cast<uint32_t>(edges_.size());
-    const uint32_t found = edge_map_.find_or_insert(EdgeHashMap::key(i, j), id);
-    if (found != EdgeHashMap::kNone) {
-      edges_[found].cost += problem_.edge_costs[e];
-      continue;
+  const std::size_t num_input = static_cast<std::size_t>(problem_.num_edges);
+  std::vector<uint32_t> start(n + 1, 0);
+  for (std::size_t e = 0; e < num_input; ++e)
+    ++start[std::min(ends[2 * e], ends[2 * e + 1]) + 1];
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<uint32_t> other(num_input);
+  std::vector<std::size_t> input_edge(num_input);
+  {
+    std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
+    for (std::size_t e = 0; e < num_input; ++e) {
+      const int64_t i = ends[2 * e], j = ends[2 * e + 1];
+      const uint32_t slot = cursor[std::min(i, j)]++;
+      other[slot] = static_cast<uint32_t>(std::max(i, j));
+      input_edge[slot] = e;
     }
-    edges_.push_back({i, j, problem_.edge_costs[e], kNotQueued, 1});
-    ++degree[i];
-    ++degree[j];
+  }
+  std::vector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
+  edges_.reserve(num_input);
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t k = start[i]; k < start[i + 1]; ++k) {
+      const uint32_t j = other[k];
+      const double cost = problem_.edge_costs[input_edge[k]];
+      if (j == i) continue;
+      if (owner[j] == i) {
+        edges_[position[j]].cost += cost;
+        continue;
+      }
+      owner[j] = i;
+      position[j] = static_cast<uint32_t>(edges_.size());
+      edges_.push_back({i, j, cost, kNotQueued, 1});
+      ++degree[i];
+      ++degree[j];
+    }
   }
   const std::size_t m = edges_.size();
   num_alive_ = m;
+  edge_map_.reset(m);
+  for (uint32_t e = 0; e < m; ++e) {
+    if (e + kPrefetchDistance < m) {
+      const Edge &ahead = edges_[e + kPrefetchDistance];
+      edge_map_.prefetch(EdgeHashMap::key(ahead.u, ahead.v));
+    }
+    edge_map_.find_or_insert(EdgeHashMap::key(edges_[e].u, edges_[e].v), e);
+  }
   adjacency_.resize(n);
   for (std::size_t i = 0; i < n; ++i) adjacency_[i].reserve(degree[i]);
   for (uint32_t e = 0; e < m; ++e) {
@@ -97,12 +150,8 @@ double GreedyContraction::edge_gain(uint32_t edge) const {
   const uint32_t a = edges_[edge].u, b = edges_[edge].v;
   const double *ca = row(a);
   const double *cb = row(b);
-  double best = ca[0] + cb[0];
-  for (int64_t l = 1; l < num_labels_; ++l) {
-    const double s = ca[l] + cb[l];
-    best = s < best ? s : best;
-  }
-  return best - ca[label_[a]] - cb[label_[b]] - edges_[edge].cost;
+  return min_of_sum(ca, cb, num_labels_) - ca[label_[a]] - cb[label_[b]] -
+         edges_[edge].cost;
 }
 
 void GreedyContraction::push(uint32_t edge, double gain) {
