@@ -32,7 +32,7 @@ def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
     """The synthetic stage-1 config, shrunk for a test of a few seconds.
 
     Tiny widths, ``data_root`` data at 64 x 64, no validation (testing on
-    the val split), a loss log and scalar record every iteration
+    the val split with PQ only), a loss log and scalar record every iteration
     (``window_size=1``: the iteration's own value), deterministic seeded
     training; without ``random_augmentation`` the ``Random*`` transforms are
     dropped. ``options`` are merged last (dotted keys).
@@ -81,10 +81,11 @@ def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
             num_workers=0,
             persistent_workers=False,
             dataset=dict(data_root=data_root)))
-    cfg.test_evaluator.ann_file = data_root + cfg.test_dataloader.dataset[
-        'ann_file']
-    cfg.test_evaluator.seg_prefix = data_root + cfg.test_dataloader.dataset[
-        'data_prefix']['seg']
+    test_data = cfg.test_dataloader.dataset
+    cfg.test_evaluator = dict(
+        type='CocoPanopticMetric',
+        ann_file=data_root + test_data['ann_file'],
+        seg_prefix=data_root + test_data['data_prefix']['seg'])
     cfg.merge_from_dict(options)
     return cfg
 
