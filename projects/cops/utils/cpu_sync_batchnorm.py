@@ -36,7 +36,6 @@ class CPUSyncBatchNorm(_BatchNorm):
                 or not dist.is_initialized() or dist.get_world_size() == 1):
             return super().forward(input)
         self._check_input_dim(input)
-        group = dist.group.WORLD
         axes = [0] + list(range(2, input.dim()))
         shape = [1, -1] + [1] * (input.dim() - 2)
         local_count = input.numel() // input.size(1)
@@ -44,12 +43,11 @@ class CPUSyncBatchNorm(_BatchNorm):
             input.sum(axes),
             input.new_tensor([local_count], dtype=input.dtype)
         ])
-        sums = dist_fn.all_reduce(sums, group=group)
+        sums = dist_fn.all_reduce(sums)
         count = sums[-1]
         mean = sums[:-1] / count
         centred = input - mean.view(shape)
-        var = dist_fn.all_reduce(
-            centred.square().sum(axes), group=group) / count
+        var = dist_fn.all_reduce(centred.square().sum(axes)) / count
         if self.track_running_stats:
             self._update_running_stats(mean.detach(), var.detach(),
                                        count.detach())
