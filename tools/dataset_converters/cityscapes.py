@@ -26,6 +26,8 @@ segmentation tools. Input and output (``OUT_DIR`` defaults to the root)::
     OUT_DIR/annotations/cityscapes_panoptic_{split}.json
     OUT_DIR/annotations/cityscapes_panoptic_{split}/*_leftImg8bit.png
     OUT_DIR/annotations/cityscapes_semantic_{split}/*_leftImg8bit.png
+    OUT_DIR/annotations/cityscapes_instances_{split}.json  (COCO instances
+        of the thing segments, RLE masks, for mmdet's CocoMetric segm AP)
 
 Example::
 
@@ -48,6 +50,7 @@ from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist, track_iter_progress
 
 from projects.cops.datasets import CityscapesPanopticDataset
+from projects.cops.evaluation import panoptic_to_instances
 
 CLASSES = CityscapesPanopticDataset.METAINFO['classes']
 VOID_LABEL = 255
@@ -176,6 +179,9 @@ def convert_split(root: str, out_dir: str, split: str) -> str:
     json_file = osp.join(ann_dir, f'cityscapes_panoptic_{split}.json')
     with open(json_file, 'w') as f:
         json.dump(coco, f)
+    with open(osp.join(ann_dir, f'cityscapes_instances_{split}.json'),
+              'w') as f:
+        json.dump(panoptic_to_instances(coco, png_dir), f)
     write_semantic_maps(instance_files, semantic_dir)
     print_log(
         f'{split}: {len(coco["images"])} images -> {json_file}',

@@ -16,6 +16,8 @@ at their boundaries (each shape has a darker one-pixel rim). Output under
                                          isthing, color), info (parameters)
     annotations/panoptic_train/*.png     panoptic PNGs, segment id =
     annotations/panoptic_val/*.png       R + 256 G + 256^2 B, 0 = void
+    annotations/instances_train.json     COCO instances of the thing
+    annotations/instances_val.json       segments (RLE masks), for segm AP
 
 No semantic PNGs are written: mmdet's ``LoadPanopticAnnotations`` builds the
 semantic map from the panoptic PNG and ``segments_info``, and
@@ -43,6 +45,7 @@ from mmengine.utils import mkdir_or_exist
 from panopticapi.utils import id2rgb
 
 from projects.cops.datasets import SyntheticPanopticDataset
+from projects.cops.evaluation import panoptic_to_instances
 
 METAINFO = SyntheticPanopticDataset.METAINFO
 # Sides of each thing shape (0 = disc) and texture of each stuff class.
@@ -356,6 +359,11 @@ def write_split(out_dir: str, split: str, split_index: int, num_images: int,
     with open(osp.join(out_dir, 'annotations', f'panoptic_{split}.json'),
               'w') as f:
         json.dump(coco, f)
+    instances = panoptic_to_instances(
+        coco, osp.join(out_dir, 'annotations', f'panoptic_{split}'))
+    with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'),
+              'w') as f:
+        json.dump(instances, f)
 
 
 def generate(out_dir: str, num_train: int = 200, num_val: int = 50,

@@ -118,6 +118,14 @@ class LoadCheckedPanopticAnnotations(LoadPanopticAnnotations):
             logger='current',
             level=logging.WARNING)
 
+    def transform(self, results: dict) -> dict:
+        """Load the annotations; an image without any (no
+        ``segments_info``: inference through mmdet's ``inference_detector``
+        or ``DetInferencer``) passes unchanged."""
+        if 'segments_info' not in results:
+            return results
+        return super().transform(results)
+
     def _load_masks_and_semantic_segs(self, results: dict) -> None:
         """Load as mmdet does, checking the PNG first (see class doc)."""
         if results.get('seg_map_path') is None:

@@ -1,0 +1,3 @@
+"""Evaluation of the COPS project: metrics and annotation conversion."""
+from .functional import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
