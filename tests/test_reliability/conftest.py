@@ -9,7 +9,10 @@ def synthetic_root(tmp_path_factory):
     generator = load_generator()
     root = str(tmp_path_factory.mktemp('synthetic'))
     generator.generate(
-        root, NUM_TRAIN, NUM_VAL, seed=0,
+        root,
+        NUM_TRAIN,
+        NUM_VAL,
+        seed=0,
         params=generator.SceneParams(
             size=IMAGE_SIZE, min_extent=12., max_extent=32.))
     return root + '/'

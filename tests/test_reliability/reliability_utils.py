@@ -27,8 +27,12 @@ def load_generator():
     return module
 
 
-def shrunk_config(data_root, max_iters, checkpoint_interval, batch_size=2,
-                  random_augmentation=True, **options):
+def shrunk_config(data_root,
+                  max_iters,
+                  checkpoint_interval,
+                  batch_size=2,
+                  random_augmentation=True,
+                  **options):
     """The synthetic stage-1 config, shrunk for a test of a few seconds.
 
     Tiny widths, ``data_root`` data at 64 x 64, no validation (testing on
@@ -110,8 +114,7 @@ def tool_env():
 def train_command(config, work_dir, *args):
     return [
         sys.executable,
-        osp.join(REPO, 'tools/train.py'), config, '--work-dir', work_dir,
-        *args
+        osp.join(REPO, 'tools/train.py'), config, '--work-dir', work_dir, *args
     ]
 
 
@@ -139,8 +142,8 @@ def read_scalars(work_dir):
     """Training records ``{iter: {'loss': ..., ...}}`` of every run (each
     timestamped folder) in ``work_dir``, later runs overwriting earlier."""
     records = {}
-    for path in sorted(glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json'))):
+    for path in sorted(
+            glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 record = json.loads(line)

@@ -137,8 +137,7 @@ def test_png_segment_missing_from_json(data_root):
         build_dataset(data_root)[0]
     # the documented alternative: warn and keep those pixels void
     results = build_dataset(
-        data_root,
-        LoadCheckedPanopticAnnotations=dict(on_mismatch='void'))[0]
+        data_root, LoadCheckedPanopticAnnotations=dict(on_mismatch='void'))[0]
     pan_ids = rgb2id(mmcv.imread(png, channel_order='rgb'))
     assert (results['gt_seg_map'][pan_ids == dropped['id']] == 255).all()
 
@@ -193,23 +192,24 @@ def test_image_without_segments_is_all_void_and_trains_on_nothing(
 
     model = MODELS.build(cfg.model)
     batch = model.data_preprocessor(
-        dict(inputs=[results['inputs']] * 2, data_samples=[sample] * 2),
-        True)
+        dict(inputs=[results['inputs']] * 2, data_samples=[sample] * 2), True)
     losses = model(**batch, mode='loss')
     for name, loss in losses.items():
         assert loss.item() == 0, name
     sum(losses.values()).backward()
-    assert all(torch.isfinite(param.grad).all()
-               for param in model.parameters() if param.grad is not None)
+    assert all(
+        torch.isfinite(param.grad).all() for param in model.parameters()
+        if param.grad is not None)
 
 
 def test_unknown_type_in_config_names_type_and_registry(synthetic_root):
     cfg = shrunk_config(synthetic_root, max_iters=1, checkpoint_interval=1)
     init_default_scope('mmdet')
     cfg.model.semantic_head.loss_sem.type = 'HardPixelCELos'
-    with pytest.raises(KeyError,
-                       match='HardPixelCELos is not in the mmdet::model '
-                       'registry'):
+    with pytest.raises(
+            KeyError,
+            match='HardPixelCELos is not in the mmdet::model '
+            'registry'):
         MODELS.build(cfg.model)
     cfg = shrunk_config(synthetic_root, max_iters=1, checkpoint_interval=1)
     cfg.model.semantic_head.num_clases = 6
@@ -223,8 +223,8 @@ def test_unknown_type_in_config_names_type_and_registry(synthetic_root):
 def tiny_images(*sizes):
     inputs, samples = [], []
     for height, width in sizes:
-        inputs.append(torch.randint(0, 256, (3, height, width),
-                                    dtype=torch.uint8))
+        inputs.append(
+            torch.randint(0, 256, (3, height, width), dtype=torch.uint8))
         samples.append(
             DetDataSample(
                 metainfo=dict(

@@ -29,7 +29,9 @@ def init_weight(layer):
 
 def sync_bn_rank(rank, init_file, results):
     dist.init_process_group(
-        'gloo', init_method=f'file://{init_file}', rank=rank,
+        'gloo',
+        init_method=f'file://{init_file}',
+        rank=rank,
         world_size=WORLD_SIZE)
     inputs, grad = batch_and_grad()
     part = slice(rank * BATCH, (rank + 1) * BATCH)
@@ -92,7 +94,8 @@ def test_config_sync_bn_becomes_cpu_sync_bn():
     model = dict(
         type='COPS',
         backbone=dict(norm_cfg=dict(norm_cfg)),
-        heads=[dict(norm_cfg=dict(norm_cfg)), dict(norm_cfg=dict(type='GN'))])
+        heads=[dict(norm_cfg=dict(norm_cfg)),
+               dict(norm_cfg=dict(type='GN'))])
     assert replace_norm_type(model, 'SyncBN', 'CPUSyncBN') == 2
     assert model['backbone']['norm_cfg'] == dict(
         type='CPUSyncBN', requires_grad=True)

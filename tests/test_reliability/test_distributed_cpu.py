@@ -76,14 +76,15 @@ def test_two_cpu_processes_log_and_save_once(runs):
         assert output.count(f'Iter(train) [{step}/{NUM_ITERS}]') == 1
     assert sorted(read_scalars(work_dir)) == list(range(1, NUM_ITERS + 1))
     assert len(glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))) == 1
-    assert sorted(name for name in os.listdir(work_dir)
-                  if name.endswith('.pth')) == [f'iter_{NUM_ITERS}.pth']
+    assert sorted(
+        name for name in os.listdir(work_dir)
+        if name.endswith('.pth')) == [f'iter_{NUM_ITERS}.pth']
     checkpoint = torch.load(
         osp.join(work_dir, f'iter_{NUM_ITERS}.pth'), weights_only=True)
     assert checkpoint['meta']['iter'] == NUM_ITERS
     # the synchronised layers were saved as plain BN state
-    assert any(name.endswith('running_var')
-               for name in checkpoint['state_dict'])
+    assert any(
+        name.endswith('running_var') for name in checkpoint['state_dict'])
 
 
 def saved_metrics(work_dir):

@@ -109,8 +109,8 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_run(
     reference_state = reference['optimizer']['state']
     for index, state in resumed['optimizer']['state'].items():
         for key, value in state.items():
-            assert torch.equal(value, reference_state[index][key]), (index,
-                                                                     key)
+            assert torch.equal(value,
+                               reference_state[index][key]), (index, key)
 
 
 def test_same_seed_gives_the_same_losses(uninterrupted, killed_and_resumed):
@@ -124,8 +124,7 @@ def test_same_seed_gives_the_same_losses(uninterrupted, killed_and_resumed):
     assert len(killed_records) >= CHECKPOINT_INTERVAL
     for records in (killed_records, resumed):
         for step, record in records.items():
-            assert [record[key] for key in loss_keys] == [
-                reference[step][key] for key in loss_keys
-            ], step
+            assert [record[key] for key in loss_keys
+                    ] == [reference[step][key] for key in loss_keys], step
     losses = [reference[step]['loss'] for step in sorted(reference)]
     assert len(set(losses)) == len(losses)  # the runs really trained

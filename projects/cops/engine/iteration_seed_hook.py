@@ -27,7 +27,9 @@ class IterationSeedHook(Hook):
 
     priority = 'HIGHEST'
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         seed_sequence = np.random.SeedSequence([runner.seed, runner.iter])
         torch.manual_seed(int(seed_sequence.generate_state(1)[0]))

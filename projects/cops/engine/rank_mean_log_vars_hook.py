@@ -22,7 +22,10 @@ class RankMeanLogVarsHook(Hook):
 
     priority = 'HIGHEST'
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         world_size = get_world_size()
         if world_size == 1 or not outputs:
