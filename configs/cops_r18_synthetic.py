@@ -8,7 +8,7 @@ _base_ = './cops_r18_synthetic_pretrain.py'
 # stage-1 checkpoint; tools/train.py stops at once when it is missing and
 # names the command that writes it (python tools/train.py pretrain_config)
 pretrain_config = 'configs/cops_r18_synthetic_pretrain.py'
-load_from = 'work_dirs/cops_r18_synthetic_pretrain/iter_1000.pth'
+load_from = 'work_dirs/cops_r18_synthetic_pretrain/iter_500.pth'
 max_iters = 200
 warmup_iters = 20
 

@@ -1,0 +1,138 @@
+"""COPSEndToEnd: the stage-2 loss through the AMWC layer on a tiny network,
+and ``tools/train.py`` with the synthetic stage-2 config."""
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmengine.registry import init_default_scope
+from test_cops_detector import (DECODER, EDGE_DISTANCES, NUM_CLASSES,
+                                NUM_STUFF, NUM_THINGS, batch)
+from test_cops_train_test_tools import CONFIG as PRETRAIN
+from test_cops_train_test_tools import REPO, data_options, data_root, run
+
+assert data_root  # a pytest fixture, used by name below
+
+FROZEN = ('backbone', 'semantic_head.decoder', 'affinity_head.decoder')
+
+
+def tiny_end_to_end(**kwargs):
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    config = dict(
+        type='COPSEndToEnd',
+        num_things_classes=NUM_THINGS,
+        num_stuff_classes=NUM_STUFF,
+        data_preprocessor=dict(
+            type='DetDataPreprocessor',
+            mean=[128., 128., 128.],
+            std=[64., 64., 64.],
+            bgr_to_rgb=True,
+            pad_size_divisor=32),
+        backbone=dict(
+            type='mmseg.ResNetV1c',
+            depth=18,
+            stem_channels=16,
+            base_channels=16,
+            strides=(1, 2, 2, 1),
+            dilations=(1, 1, 1, 2),
+            out_indices=(0, 1, 3)),
+        semantic_head=dict(
+            type='COPSSemanticHead',
+            decoder=DECODER,
+            num_classes=NUM_CLASSES,
+            head_channels=16),
+        affinity_head=dict(
+            type='COPSAffinityHead',
+            decoder=DECODER,
+            num_classes=NUM_CLASSES,
+            edge_distances=EDGE_DISTANCES,
+            head_channels=16,
+            classifier_channels=8),
+        cost_head=dict(type='AMWCCostHead', dropout_ratio=0.1),
+        amwc_layer=dict(
+            type='AMWCLayer', lambda_range=(1., 5000.), num_samples=2),
+        loss_pq=dict(
+            type='PQSurrogateLoss',
+            thing_min_area=4,
+            stuff_min_area=8,
+            loss_weight=10.),
+        frozen_modules=FROZEN)
+    config.update(kwargs)
+    return MODELS.build(config)
+
+
+def test_loss_mode_trains_heads_not_frozen_parts():
+    model = tiny_end_to_end().train()
+    assert model.amwc_layer.settings.offsets == EDGE_DISTANCES
+    assert model.loss_pq.num_things_classes == NUM_THINGS
+    batch_norms = [
+        m for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert batch_norms and not any(m.training for m in batch_norms)
+    assert not model.backbone.training
+    assert not model.semantic_head.decoder.training
+    assert model.semantic_head.convs.training
+    data = batch(model, [0, 1], training=True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_pq'}
+    assert 0 < losses['loss_pq'].item() <= 10.
+    losses['loss_pq'].backward()
+    for name in FROZEN:
+        module = model.get_submodule(name)
+        assert all(p.grad is None and not p.requires_grad
+                   for p in module.parameters())
+    trained = [
+        model.semantic_head.conv_seg.weight, model.cost_head.node_scale,
+        model.cost_head.edge_scales,
+        model.affinity_head.classifiers[0][-1].weight
+    ]
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
+
+
+def test_predict_is_the_stage_one_inference():
+    model = tiny_end_to_end(test_cfg=dict(instance_min_area=4)).eval()
+    data = batch(model, [2], training=False)
+    with torch.no_grad():
+        sample = model(**data, mode='predict')[0]
+    assert sample.pred_panoptic_seg.sem_seg.shape == (1, 48, 56)
+
+
+def test_unknown_frozen_module_is_named():
+    with pytest.raises(ValueError, match='semantic_head.nothing'):
+        tiny_end_to_end(frozen_modules=('semantic_head.nothing', ))
+
+
+END_TO_END = osp.join(REPO, 'configs/cops_r18_synthetic.py')
+NO_VAL = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1']
+
+
+def test_missing_stage_one_checkpoint_stops_with_the_command(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', END_TO_END, '--work-dir',
+         str(tmp_path), '--cfg-options', f'load_from={tmp_path}/none.pth'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert 'tools/train.py configs/cops_r18_synthetic_pretrain.py' in (
+        proc.stderr)
+    assert not list(tmp_path.glob('*.pth'))
+
+
+def test_train_stage_one_then_stage_two(data_root, tmp_path):
+    options = [o for o in data_options(data_root) if not o.startswith('test')]
+    stage_one = str(tmp_path / 'stage_one')
+    run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
+        *options, *NO_VAL, 'train_cfg.max_iters=1',
+        'default_hooks.checkpoint.interval=1')
+    output = run('train.py', END_TO_END, '--work-dir',
+                 str(tmp_path / 'stage_two'), '--cfg-options', *options,
+                 *NO_VAL, f'load_from={stage_one}/iter_1.pth',
+                 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2')
+    assert 'Load checkpoint from' in output
+    losses = re.findall(r'loss_pq: (\d+\.\d+)', output)
+    assert len(losses) == 2 and all(0 < float(v) <= 10 for v in losses)
+    assert osp.isfile(tmp_path / 'stage_two' / 'iter_2.pth')
