@@ -7,10 +7,15 @@
 #include <thread>
 
 #include "greedy_contraction.hpp"
+#include "node_moves.hpp"
 
 namespace mmcv_ops {
 
 namespace {
+
+// Sweeps of the node-move local search; later sweeps only visit the few
+// nodes next to a move, and gains flatten out after a handful.
+constexpr int kMaxMovePasses = 8;
 
 // Cluster ids, cut flags and the objective of a labelling, following the
 // AMWC rule: one cluster per stuff label, one per thing component.
@@ -25,7 +30,7 @@ AmwcSolution make_solution(const AmwcProblem &problem,
   solution.labels.assign(labels.begin(), labels.end());
   solution.clusters.resize(n);
   std::vector<int64_t> stuff_id(problem.num_labels, -1);
-  std::vector<int64_t> root_id(n, -1);
+  std::vector<int64_t> root_id(2 * n, -1);
   int64_t next_id = 0;
   double objective = 0.0;
   for (int64_t i = 0; i < n; ++i) {
@@ -52,8 +57,11 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem) {
   std::vector<int32_t> labels;
   std::vector<uint32_t> roots;
   if (problem.num_nodes > 0) {
-    GreedyContraction contraction(problem);
-    roots = contraction.run(labels);
+    {
+      GreedyContraction contraction(problem);
+      roots = contraction.run(labels);
+    }
+    improve_by_node_moves(problem, labels, roots, kMaxMovePasses);
   }
   return make_solution(problem, labels, roots);
 }

@@ -47,11 +47,11 @@ class EdgeHashMap {
            (16 * live_entries < slots_.size() && slots_.size() > kMinCapacity);
   }
 
-  // Empties the table, sized for max_entries entries (load factor <= 1/3).
+  // Empties the table, sized for max_entries entries (load factor <= 2/3).
   void reset(std::size_t max_entries) {
     std::size_t capacity = 16;
     shift_ = 60;
-    while (capacity < 3 * max_entries) {
+    while (2 * capacity < 3 * max_entries) {
       capacity *= 2;
       --shift_;
     }

@@ -87,14 +87,14 @@ void GreedyContraction::build_graph() {
     ++start[std::min(ends[2 * e], ends[2 * e + 1]) + 1];
   std::partial_sum(start.begin(), start.end(), start.begin());
   std::vector<uint32_t> other(num_input);
-  std::vector<std::size_t> input_edge(num_input);
+  std::vector<uint32_t> input_edge(num_input);
   {
     std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
     for (std::size_t e = 0; e < num_input; ++e) {
       const int64_t i = ends[2 * e], j = ends[2 * e + 1];
       const uint32_t slot = cursor[std::min(i, j)]++;
       other[slot] = static_cast<uint32_t>(std::max(i, j));
-      input_edge[slot] = e;
+      input_edge[slot] = static_cast<uint32_t>(e);
     }
   }
   std::vector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
@@ -209,6 +209,7 @@ bool GreedyContraction::pop(uint32_t &edge) {
       continue;
     }
     const uint64_t key = heap_.pop();
+    if (!heap_.empty()) __builtin_prefetch(&edges_[QuadHeap::id(heap_.top())]);
     if (!is_live(key)) {
       --stale_;
       continue;

@@ -1,0 +1,120 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+#include "node_moves.hpp"
+
+#include <numeric>
+
+namespace mmcv_ops {
+
+namespace {
+
+constexpr uint32_t kUnset = 0xffffffffu;
+// A move must lower the objective by more than this, so rounding noise in
+// the summed edge costs cannot make two equal states alternate.
+constexpr double kMinImprovement = 1e-9;
+
+}  // namespace
+
+void improve_by_node_moves(const AmwcProblem &problem,
+                           std::vector<int32_t> &labels,
+                           std::vector<uint32_t> &segments, int max_passes) {
+  const uint32_t n = static_cast<uint32_t>(problem.num_nodes);
+  const uint32_t num_labels = static_cast<uint32_t>(problem.num_labels);
+  const auto is_thing = [&](uint32_t label) {
+    return problem.partitionable != nullptr && problem.partitionable[label];
+  };
+  // Node adjacency in CSR form; parallel edges stay separate entries.
+  std::vector<uint32_t> start(n + 1, 0);
+  for (int64_t e = 0; e < problem.num_edges; ++e) {
+    ++start[problem.edges[2 * e] + 1];
+    ++start[problem.edges[2 * e + 1] + 1];
+  }
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<uint32_t> neighbour(start[n]);
+  std::vector<double> weight(start[n]);
+  {
+    std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
+    for (int64_t e = 0; e < problem.num_edges; ++e) {
+      const uint32_t i = static_cast<uint32_t>(problem.edges[2 * e]);
+      const uint32_t j = static_cast<uint32_t>(problem.edges[2 * e + 1]);
+      neighbour[cursor[i]] = j;
+      weight[cursor[i]++] = problem.edge_costs[e];
+      neighbour[cursor[j]] = i;
+      weight[cursor[j]++] = problem.edge_costs[e];
+    }
+  }
+  // Segment ids: stuff label s -> s; thing cluster c -> num_labels + c.
+  const std::size_t id_space = num_labels + 2 * static_cast<std::size_t>(n);
+  std::vector<int32_t> segment_label(id_space, -1);
+  std::iota(segment_label.begin(), segment_label.begin() + num_labels, 0);
+  std::vector<uint32_t> segment(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    segment[i] = is_thing(labels[i]) ? num_labels + segments[i]
+                                     : static_cast<uint32_t>(labels[i]);
+    segment_label[segment[i]] = labels[i];
+  }
+  uint32_t next_segment = num_labels + n;
+  std::vector<uint32_t> stamp(id_space, kUnset);
+  std::vector<double> joined(id_space, 0.0);  // edge cost to each segment
+  std::vector<uint32_t> touched;
+  std::vector<uint8_t> active(n, 1);
+  for (int pass = 0; pass < max_passes; ++pass) {
+    bool moved = false;
+    for (uint32_t v = 0; v < n; ++v) {
+      if (!active[v]) continue;
+      active[v] = 0;
+      touched.clear();
+      for (uint32_t k = start[v]; k < start[v + 1]; ++k) {
+        const uint32_t s = segment[neighbour[k]];
+        if (stamp[s] != v) {
+          stamp[s] = v;
+          joined[s] = 0.0;
+          touched.push_back(s);
+        }
+        joined[s] += weight[k];
+      }
+      const double *cost = problem.node_costs +
+                           static_cast<std::size_t>(v) * num_labels;
+      const uint32_t current = segment[v];
+      // Cost of v's part of the objective when it stays: its node cost plus
+      // its cut edges, up to a constant (all its edges, minus the uncut).
+      const double stay =
+          cost[labels[v]] - (stamp[current] == v ? joined[current] : 0.0);
+      double best = stay - kMinImprovement;
+      uint32_t target = current;
+      int32_t target_label = labels[v];
+      for (const uint32_t s : touched) {
+        const double value = cost[segment_label[s]] - joined[s];
+        if (s != current && value < best) {
+          best = value;
+          target = s;
+          target_label = segment_label[s];
+        }
+      }
+      for (uint32_t l = 0; l < num_labels; ++l) {
+        // A stuff label no neighbour has, or a new thing cluster.
+        if (!is_thing(l) && (l == current || stamp[l] == v)) continue;
+        if (cost[l] < best) {
+          best = cost[l];
+          target = is_thing(l) ? kUnset : l;
+          target_label = static_cast<int32_t>(l);
+        }
+      }
+      if (target == current) continue;
+      if (target == kUnset) {
+        if (next_segment == id_space) continue;
+        target = next_segment++;
+        segment_label[target] = target_label;
+      }
+      segment[v] = target;
+      labels[v] = target_label;
+      moved = true;
+      for (uint32_t k = start[v]; k < start[v + 1]; ++k)
+        active[neighbour[k]] = 1;
+    }
+    if (!moved) break;
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    segments[i] = segment[i] >= num_labels ? segment[i] - num_labels : 0;
+}
+
+}  // namespace mmcv_ops
