@@ -12,11 +12,12 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
-# exact --resume (torch draws seeded per iteration) and, in distributed runs,
-# logged losses averaged over the ranks
+# exact --resume (torch draws seeded per iteration), in distributed runs
+# logged losses averaged over the ranks, a stop at the first NaN / inf loss
 custom_hooks = [
     dict(type='IterationSeedHook'),
-    dict(type='RankMeanLogVarsHook')
+    dict(type='RankMeanLogVarsHook'),
+    dict(type='FiniteLossHook')
 ]
 
 env_cfg = dict(

@@ -1,5 +1,6 @@
 """Every shipped config keeps the reliability pieces: the hooks for exact
-resume and distributed logging, and the checked data loaders."""
+resume, distributed logging and non-finite losses, and the checked data
+loaders."""
 import os.path as osp
 from glob import glob
 
@@ -19,7 +20,8 @@ def test_configs_found():
 def test_config_keeps_reliability_hooks_and_checked_loaders(path):
     cfg = Config.fromfile(path)
     hooks = {hook['type'] for hook in cfg.get('custom_hooks', [])}
-    assert {'IterationSeedHook', 'RankMeanLogVarsHook'} <= hooks, path
+    assert {'IterationSeedHook', 'RankMeanLogVarsHook',
+            'FiniteLossHook'} <= hooks, path
     for split in ('train', 'val', 'test'):
         dataset = cfg[f'{split}_dataloader']['dataset']
         steps = {step['type'] for step in dataset['pipeline']}

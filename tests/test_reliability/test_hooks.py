@@ -1,15 +1,17 @@
-"""IterationSeedHook and RankMeanLogVarsHook outside a training run."""
+"""The reliability hooks outside a training run."""
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from mmdet.registry import HOOKS
-from projects.cops.engine import IterationSeedHook, RankMeanLogVarsHook
+from projects.cops.engine import (FiniteLossHook, IterationSeedHook,
+                                  RankMeanLogVarsHook)
 
 
 def test_hooks_are_registered():
-    assert HOOKS.get('IterationSeedHook') is IterationSeedHook
-    assert HOOKS.get('RankMeanLogVarsHook') is RankMeanLogVarsHook
+    for hook in (FiniteLossHook, IterationSeedHook, RankMeanLogVarsHook):
+        assert HOOKS.get(hook.__name__) is hook
 
 
 def draws_at(hook, seed, iteration, consumed_before):
@@ -31,3 +33,19 @@ def test_log_vars_unchanged_in_a_single_process():
     outputs = dict(loss=torch.tensor(2.), loss_sem=torch.tensor(1.5))
     RankMeanLogVarsHook().after_train_iter(None, 0, outputs=outputs)
     assert outputs == dict(loss=torch.tensor(2.), loss_sem=torch.tensor(1.5))
+
+
+def test_non_finite_loss_stops_training_naming_iteration_and_terms():
+    hook = FiniteLossHook()
+    runner = SimpleNamespace(iter=6)
+    hook.after_train_iter(
+        runner, 0, outputs=dict(loss=torch.tensor(1.), loss_sem=torch.ones(1)))
+    outputs = dict(
+        loss=torch.tensor(float('nan')),
+        loss_sem=torch.tensor(float('inf')),
+        loss_boundary=torch.tensor(0.5),
+        acc=torch.tensor(float('nan')))
+    with pytest.raises(
+            FloatingPointError,
+            match=r"iteration 7: \{'loss': nan, 'loss_sem': inf\}"):
+        hook.after_train_iter(runner, 0, outputs=outputs)

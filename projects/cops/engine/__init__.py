@@ -1,5 +1,6 @@
 """Training-loop hooks of the COPS project."""
+from .finite_loss_hook import FiniteLossHook
 from .iteration_seed_hook import IterationSeedHook
 from .rank_mean_log_vars_hook import RankMeanLogVarsHook
 
-__all__ = ['IterationSeedHook', 'RankMeanLogVarsHook']
+__all__ = ['FiniteLossHook', 'IterationSeedHook', 'RankMeanLogVarsHook']
