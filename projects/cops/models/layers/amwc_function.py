@@ -53,6 +53,25 @@ class AMWCSettings(NamedTuple):
     num_threads: Optional[int]
 
 
+class ExtendedProblem(NamedTuple):
+    """The MWC of one image over extended labels and its baseline solution.
+
+    Attributes:
+        costs (Tensor): [N, L] float64 node costs of the L extended labels.
+        direction (Tensor): [N, L] float64 perturbation direction (the
+            incoming mask gradient; 0 for plain labels).
+        label_classes (Tensor): [L] int64 class of each extended label.
+        baseline_classes (Tensor): [N] int64 forward AMWC class per pixel.
+        baseline_cut (Tensor): [E] bool, edges cut by the forward solution
+            written in extended labels.
+    """
+    costs: Tensor
+    direction: Tensor
+    label_classes: Tensor
+    baseline_classes: Tensor
+    baseline_cut: Tensor
+
+
 def panoptic_masks_from_solution(
         labels: Tensor, clusters: Tensor, partitionable: Tensor,
         min_instance_area: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -175,9 +194,9 @@ class AMWCFunction(torch.autograd.Function):
         lambdas = torch.empty(len(active), settings.num_samples,
                               dtype=torch.float64).uniform_(
                                   *settings.lambda_range)
-        perturbed_costs = [(costs + lam * grad).to(pixel_costs.dtype)
-                           for (costs, grad, _, _, _), img_lambdas in zip(
-                               problems, lambdas) for lam in img_lambdas]
+        perturbed_costs = [(problem.costs + lam * problem.direction).to(
+            pixel_costs.dtype) for problem, img_lambdas in zip(
+                problems, lambdas) for lam in img_lambdas]
         results = solve_mwc_batch(
             perturbed_costs,
             edges,
@@ -201,7 +220,7 @@ class AMWCFunction(torch.autograd.Function):
 def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
                       labels: Tensor, segment_ids: Tensor,
                       mask_classes: Tensor, partitionable: Tensor,
-                      edges: Tensor) -> Tuple[Tensor, ...]:
+                      edges: Tensor) -> ExtendedProblem:
     """The MWC of one image over extended labels, and its baseline solution.
 
     Args:
@@ -214,9 +233,7 @@ def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
         edges (Tensor): [E, 2] graph edges.
 
     Returns:
-        tuple[Tensor, ...]: extended costs [N, L] (float64), their
-        perturbation direction [N, L], classes of the labels [L], baseline
-        classes [N] and baseline cut indicators [E] (bool).
+        ExtendedProblem: costs, perturbation direction and baseline.
     """
     num_masks = len(mask_classes)
     label_classes = extended_labels(mask_classes, partitionable)
@@ -229,11 +246,11 @@ def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
                             dtype=torch.float64)
     direction[:, :num_masks] = grad_pixels[:, :num_masks]
     baseline_cut = baseline[edges[:, 0]] != baseline[edges[:, 1]]
-    return (pixel_costs[:, label_classes].double(), direction, label_classes,
-            labels, baseline_cut)
+    return ExtendedProblem(pixel_costs[:, label_classes].double(), direction,
+                           label_classes, labels, baseline_cut)
 
 
-def _finite_differences(problem: Tuple[Tensor, ...],
+def _finite_differences(problem: ExtendedProblem,
                         sample_labels: Sequence[Tensor], lambdas: Tensor,
                         edges: Tensor,
                         num_classes: int) -> Tuple[Tensor, Tensor]:
@@ -242,19 +259,19 @@ def _finite_differences(problem: Tuple[Tensor, ...],
     Returns:
         tuple[Tensor, Tensor]: [N, C] node-cost and [E] edge-cost gradients.
     """
-    _, _, label_classes, baseline_classes, baseline_cut = problem
     sample_labels = torch.stack(list(sample_labels))
     weights = (1 / lambdas)[:, None]
     num_samples, num_pixels = sample_labels.shape
-    sample_classes = label_classes[sample_labels]
+    sample_classes = problem.label_classes[sample_labels]
     grad_nodes = torch.zeros(num_pixels * num_classes, dtype=torch.float64)
     pixels = torch.arange(num_pixels)
     grad_nodes.index_add_(0, (pixels * num_classes + sample_classes).flatten(),
                           weights.expand(-1, num_pixels).flatten())
-    grad_nodes.index_add_(0, pixels * num_classes + baseline_classes,
+    grad_nodes.index_add_(0, pixels * num_classes + problem.baseline_classes,
                           -weights.sum().expand(num_pixels))
     sample_cut = (sample_labels[:, edges[:, 0]] !=
                   sample_labels[:, edges[:, 1]]).double()
-    grad_edges = (weights * (sample_cut - baseline_cut.double())).sum(0)
+    grad_edges = (weights *
+                  (sample_cut - problem.baseline_cut.double())).sum(0)
     return (grad_nodes.view(num_pixels, num_classes) / num_samples,
             grad_edges / num_samples)
