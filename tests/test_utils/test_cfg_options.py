@@ -24,6 +24,16 @@ def test_existing_and_new_leaf_keys_merge(cfg):
     assert cfg.train_pipeline[0]['backend_args'] is None
 
 
+@pytest.mark.parametrize('key',
+                         ['train_pipeline.backend_args', 'train_pipeline.1'])
+def test_list_items_are_addressed_by_existing_index(cfg, key):
+    with pytest.raises(
+            KeyError,
+            match=f'"{key}": "train_pipeline" is a list of 1 items, address '
+            'one by its index'):
+        merge_cfg_options(cfg, {key: 1})
+
+
 @pytest.mark.parametrize('key, missing', [
     ('train_cfgs.max_iters', 'train_cfgs'),
     ('train_cfg.loop.max_iters', 'train_cfg.loop'),
