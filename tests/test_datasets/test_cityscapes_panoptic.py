@@ -318,3 +318,21 @@ def test_dataset_rejects_non_cityscapes_file_name(converted_root, tmp_path):
         CityscapesPanopticDataset(
             ann_file=str(ann_file),
             data_prefix=dict(img='leftImg8bit/val/', seg='panoptic/'))
+
+
+def test_converter_writes_thing_instances(converted_root):
+    """The COCO instances JSON of the segm AP: one RLE annotation per thing
+    segment of the panoptic JSON, the thing categories in label order."""
+    coco = load_json(converted_root, 'val')
+    with open(
+            osp.join(converted_root, 'annotations',
+                     'cityscapes_instances_val.json')) as f:
+        instances = json.load(f)
+    assert [c['name'] for c in instances['categories']] == list(CLASSES[:8])
+    things = {c['id'] for c in coco['categories'] if c['isthing']}
+    expected = [(a['image_id'], s['category_id'], s['area'])
+                for a in coco['annotations'] for s in a['segments_info']
+                if s['category_id'] in things]
+    assert expected
+    assert [(a['image_id'], a['category_id'], a['area'])
+            for a in instances['annotations']] == expected
