@@ -30,10 +30,11 @@ def test_forward_masks_classes_and_order():
     top, bottom = torch.zeros(2, 6, 6, dtype=torch.bool)
     top[:3, 3:] = True
     bottom[3:, 3:] = True
-    assert {tuple(m.flatten().tolist()) for m in masks[0, 1:].bool()} == {
-        tuple(top.flatten().tolist()),
-        tuple(bottom.flatten().tolist())
-    }
+    assert {tuple(m.flatten().tolist())
+            for m in masks[0, 1:].bool()} == {
+                tuple(top.flatten().tolist()),
+                tuple(bottom.flatten().tolist())
+            }
 
 
 def test_batch_padding_zero_instance_and_zero_stuff_images():
@@ -107,8 +108,11 @@ def test_zero_incoming_gradient_gives_zero_gradient():
 
 def test_registry_and_bad_arguments():
     layer = MODELS.build(
-        dict(type='AMWCLayer', num_things_classes=1, num_stuff_classes=1,
-             edge_distances=[1, 4]))
+        dict(
+            type='AMWCLayer',
+            num_things_classes=1,
+            num_stuff_classes=1,
+            edge_distances=[1, 4]))
     assert isinstance(layer, AMWCLayer)
     with pytest.raises(ValueError, match='node_costs'):
         layer(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 2, 4, 4))

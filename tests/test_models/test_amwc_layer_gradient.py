@@ -33,7 +33,7 @@ def ground_truth():
 
 
 def hard_pq(pred_masks, pred_classes, gt_masks, gt_classes):
-    """Panoptic quality (unique matching at IoU > 0.5), averaged over classes."""
+    """Panoptic quality (unique matching at IoU > 0.5), class average."""
     class_pq = []
     for cls in torch.unique(torch.cat([pred_classes, gt_classes])):
         preds = pred_masks[pred_classes == cls]
@@ -64,16 +64,20 @@ def train_costs(num_steps, gradient_sign=1.):
                                     2.5 * torch.randn(1, 3, SIZE, SIZE))
     edge_costs = torch.nn.Parameter(0.5 +
                                     0.1 * torch.randn(1, 2, 2, SIZE, SIZE))
-    layer = AMWCLayer(1, 2, edge_distances=[1, 4],
-                      lambda_range=(1000., 20000.), num_samples=3)
+    layer = AMWCLayer(
+        1,
+        2,
+        edge_distances=[1, 4],
+        lambda_range=(1000., 20000.),
+        num_samples=3)
     loss_fn = PQSurrogateLoss(1, 2, thing_min_area=10, stuff_min_area=20)
     optimizer = torch.optim.Adam([node_costs, edge_costs], lr=0.05)
     pq_history = []
     for _ in range(num_steps):
         masks, classes, valid = layer(node_costs, edge_costs)
         pq_history.append(
-            hard_pq(masks[0][valid[0]].bool(), classes[0][valid[0]],
-                    gt_masks, gt_classes))
+            hard_pq(masks[0][valid[0]].bool(), classes[0][valid[0]], gt_masks,
+                    gt_classes))
         if pq_history[-1] > 0.9:
             break
         loss = loss_fn(masks, classes, valid, [gt_masks], [gt_classes])

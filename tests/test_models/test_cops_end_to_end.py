@@ -112,10 +112,14 @@ NO_VAL = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1']
 
 
 def test_missing_stage_one_checkpoint_stops_with_the_command(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', END_TO_END, '--work-dir',
-         str(tmp_path), '--cfg-options', f'load_from={tmp_path}/none.pth'],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable, 'tools/train.py', END_TO_END, '--work-dir',
+        str(tmp_path), '--cfg-options', f'load_from={tmp_path}/none.pth'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode != 0
     assert 'tools/train.py configs/cops_r18_synthetic_pretrain.py' in (
         proc.stderr)
@@ -131,7 +135,8 @@ def test_train_stage_one_then_stage_two(data_root, tmp_path):
     output = run('train.py', END_TO_END, '--work-dir',
                  str(tmp_path / 'stage_two'), '--cfg-options', *options,
                  *NO_VAL, f'load_from={stage_one}/iter_1.pth',
-                 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2')
+                 'train_cfg.max_iters=2',
+                 'default_hooks.checkpoint.interval=2')
     assert 'Load checkpoint from' in output
     losses = re.findall(r'loss_pq: (\d+\.\d+)', output)
     assert len(losses) == 2 and all(0 < float(v) <= 10 for v in losses)

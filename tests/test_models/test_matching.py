@@ -15,8 +15,8 @@ def interval_masks(width, intervals):
 
 
 def pairs(pred_indices, gt_indices, classes):
-    return sorted(zip(pred_indices.tolist(), gt_indices.tolist(),
-                      classes.tolist()))
+    return sorted(
+        zip(pred_indices.tolist(), gt_indices.tolist(), classes.tolist()))
 
 
 def test_iou_matrix_is_weighted():
@@ -92,8 +92,7 @@ def test_bad_inputs_are_named():
     masks = interval_masks(10, [(0, 5)])
     classes = torch.tensor([0])
     with pytest.raises(ValueError, match='pred_classes'):
-        match_panoptic_segments(masks, torch.tensor([0, 1]), masks, classes,
-                                1)
+        match_panoptic_segments(masks, torch.tensor([0, 1]), masks, classes, 1)
     with pytest.raises(ValueError, match='differ in size'):
         match_panoptic_segments(masks, classes, masks[:, :, :5], classes, 1)
     with pytest.raises(ValueError, match='weights'):

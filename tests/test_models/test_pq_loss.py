@@ -25,11 +25,15 @@ def scene():
     truth. Hard PQ: classes 2, 3: 1; class 0: 1 / (1 + 0.5); class 1: 0.
     """
     stuff_3 = box(4, 8, 0, 8) - box(4, 6, 0, 4)
-    gt_masks = torch.stack([box(4, 6, 0, 2), box(4, 6, 2, 4),
-                            box(0, 4, 0, 8), stuff_3])
+    gt_masks = torch.stack(
+        [box(4, 6, 0, 2),
+         box(4, 6, 2, 4),
+         box(0, 4, 0, 8), stuff_3])
     gt_classes = torch.tensor([0, 0, 2, 3])
-    pred_masks = torch.stack([box(0, 4, 0, 8), stuff_3, box(4, 6, 0, 2),
-                              box(6, 8, 0, 2)])
+    pred_masks = torch.stack(
+        [box(0, 4, 0, 8), stuff_3,
+         box(4, 6, 0, 2),
+         box(6, 8, 0, 2)])
     pred_classes = torch.tensor([2, 3, 0, 1])
     return pred_masks, pred_classes, gt_masks, gt_classes
 
@@ -90,10 +94,10 @@ def test_gradient_grows_the_matched_mask_towards_ground_truth():
 
 
 def test_zero_instance_zero_stuff_images_and_batch_classes():
-    stuff_image = (torch.stack([box(0, 4, 0, 8), box(4, 8, 0, 8)]),
-                   torch.tensor([2, 3]))
-    thing_image = (torch.stack([box(0, 2, 0, 2), box(4, 8, 4, 8)]),
-                   torch.tensor([0, 1]))
+    stuff_image = (torch.stack([box(0, 4, 0, 8),
+                                box(4, 8, 0, 8)]), torch.tensor([2, 3]))
+    thing_image = (torch.stack([box(0, 2, 0, 2),
+                                box(4, 8, 4, 8)]), torch.tensor([0, 1]))
     masks = torch.stack([stuff_image[0], thing_image[0]])
     classes = torch.stack([stuff_image[1], thing_image[1]])
     valid = torch.ones(2, 2, dtype=torch.bool)
@@ -106,8 +110,7 @@ def test_zero_instance_zero_stuff_images_and_batch_classes():
     no_gt = loss(masks, classes, valid, [gts[0][:0]] * 2,
                  [gt_classes[0][:0]] * 2)
     assert no_gt.item() == pytest.approx(1., abs=1e-6)
-    no_pred = loss(masks[:, :0], classes[:, :0], valid[:, :0], gts,
-                   gt_classes)
+    no_pred = loss(masks[:, :0], classes[:, :0], valid[:, :0], gts, gt_classes)
     assert no_pred.item() == pytest.approx(1., abs=1e-6)
 
 
@@ -119,13 +122,17 @@ def test_soft_threshold_is_a_step_at_one_half():
 
 def test_foreground_probability_uses_class_kind_and_area():
     loss = MODELS.build(
-        dict(type='PQSurrogateLoss', num_things_classes=1,
-             num_stuff_classes=1, thing_min_area=4, stuff_min_area=40))
+        dict(
+            type='PQSurrogateLoss',
+            num_things_classes=1,
+            num_stuff_classes=1,
+            thing_min_area=4,
+            stuff_min_area=40))
     masks = torch.stack([box(0, 2, 0, 2), box(0, 2, 0, 2), box(0, 0, 0, 0)])
     probs = loss.foreground_probability(masks, torch.tensor([0, 1, 0]))
     assert probs[0].item() == pytest.approx(0.5)
-    assert probs[1].item() == pytest.approx(torch.sigmoid(
-        torch.tensor(-3.6)).item())
+    assert probs[1].item() == pytest.approx(
+        torch.sigmoid(torch.tensor(-3.6)).item())
     assert probs[2].item() == 0
 
 
@@ -139,7 +146,6 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match='gt_masks'):
         loss(masks, classes, valid, [torch.zeros(2, 3, 3)], [classes[0]])
     with pytest.raises(ValueError, match='weights'):
-        loss(masks, classes, valid, [masks[0]], [classes[0]],
-             torch.ones(4, 4))
+        loss(masks, classes, valid, [masks[0]], [classes[0]], torch.ones(4, 4))
     with pytest.raises(ValueError, match='num_things_classes'):
         PQSurrogateLoss(0, 0)

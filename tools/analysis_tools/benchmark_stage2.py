@@ -17,7 +17,8 @@ It logs the median over the timed iterations (after ``--warmup`` ones).
 
 Example::
 
-    python tools/analysis_tools/benchmark_stage2.py configs/cops_r18_synthetic.py
+    python tools/analysis_tools/benchmark_stage2.py \
+        configs/cops_r18_synthetic.py --checkpoint CHECKPOINT
 """
 import argparse
 import statistics
@@ -39,15 +40,20 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='end-to-end (stage-2) config')
     parser.add_argument('--checkpoint', help='weights to load (optional)')
-    parser.add_argument('--iters', type=int, default=10,
-                        help='timed iterations')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed iterations first')
-    parser.add_argument('--random-input', action='store_true',
-                        help='random images instead of the train dataloader '
-                        '(timing only; the ground truth stays real)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument(
+        '--iters', type=int, default=10, help='timed iterations')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed iterations first')
+    parser.add_argument(
+        '--random-input',
+        action='store_true',
+        help='random images instead of the train dataloader '
+        '(timing only; the ground truth stays real)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
     return parser.parse_args()
 
 

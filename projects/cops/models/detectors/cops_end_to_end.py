@@ -1,4 +1,5 @@
-"""COPS stage 2: training through the AMWC solver with the PQ surrogate loss."""
+"""COPS stage 2: training through the AMWC solver with the PQ surrogate
+loss."""
 from typing import Dict, Sequence
 
 from torch import Tensor
@@ -78,8 +79,7 @@ class COPSEndToEnd(COPS):
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """PQ surrogate loss of the AMWC panoptic masks (``loss_pq``)."""
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
-        targets = self.stack_targets(batch_data_samples,
-                                     sem_logits.shape[-2:])
+        targets = self.stack_targets(batch_data_samples, sem_logits.shape[-2:])
         node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
         masks, classes, valid = self.amwc_layer(node_costs, edge_costs)
         pan_seg = targets['pan_seg'].to(masks.device)

@@ -94,9 +94,9 @@ def panoptic_masks_from_solution(
     segment_ids, segment_classes = [], []
     for img_labels, img_clusters in zip(labels, clusters):
         is_thing = partitionable[img_labels]
-        keys = torch.where(is_thing,
-                           num_classes + img_clusters * num_classes +
-                           img_labels, img_labels)
+        keys = torch.where(
+            is_thing, num_classes + img_clusters * num_classes + img_labels,
+            img_labels)
         unique_keys, inverse, counts = torch.unique(
             keys, return_inverse=True, return_counts=True)
         keep = (unique_keys < num_classes) | (counts >= min_instance_area)
@@ -158,7 +158,10 @@ class AMWCFunction(torch.autograd.Function):
                                               settings.offsets)
         partitionable = partitionable.cpu().bool()
         results = solve_amwc_batch(
-            list(pixel_costs), edges, list(edge_costs), partitionable,
+            list(pixel_costs),
+            edges,
+            list(edge_costs),
+            partitionable,
             num_threads=settings.num_threads)
         labels = torch.stack([r.labels for r in results])
         clusters = torch.stack([r.clusters for r in results])
@@ -191,17 +194,20 @@ class AMWCFunction(torch.autograd.Function):
                               segment_ids[i], classes[i][valid[i]],
                               partitionable, edges) for i in active
         ]
-        lambdas = torch.empty(len(active), settings.num_samples,
-                              dtype=torch.float64).uniform_(
-                                  *settings.lambda_range)
-        perturbed_costs = [(problem.costs + lam * problem.direction).to(
-            pixel_costs.dtype) for problem, img_lambdas in zip(
-                problems, lambdas) for lam in img_lambdas]
+        lambdas = torch.empty(
+            len(active), settings.num_samples,
+            dtype=torch.float64).uniform_(*settings.lambda_range)
+        perturbed_costs = [
+            (problem.costs + lam * problem.direction).to(pixel_costs.dtype)
+            for problem, img_lambdas in zip(problems, lambdas)
+            for lam in img_lambdas
+        ]
         results = solve_mwc_batch(
             perturbed_costs,
-            edges,
-            [edge_costs[i] for i in active
-             for _ in range(settings.num_samples)],
+            edges, [
+                edge_costs[i] for i in active
+                for _ in range(settings.num_samples)
+            ],
             num_threads=settings.num_threads)
         for k, (i, problem) in enumerate(zip(active, problems)):
             samples = results[k * settings.num_samples:(k + 1) *
@@ -217,10 +223,9 @@ class AMWCFunction(torch.autograd.Function):
                 None, None)
 
 
-def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
-                      labels: Tensor, segment_ids: Tensor,
-                      mask_classes: Tensor, partitionable: Tensor,
-                      edges: Tensor) -> ExtendedProblem:
+def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor, labels: Tensor,
+                      segment_ids: Tensor, mask_classes: Tensor,
+                      partitionable: Tensor, edges: Tensor) -> ExtendedProblem:
     """The MWC of one image over extended labels, and its baseline solution.
 
     Args:
@@ -240,10 +245,9 @@ def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
     plain_index = torch.full_like(partitionable, -1, dtype=torch.long)
     plain_index[label_classes[num_masks:]] = torch.arange(
         num_masks, len(label_classes))
-    baseline = torch.where(segment_ids >= 0, segment_ids,
-                           plain_index[labels])
-    direction = torch.zeros(len(pixel_costs), len(label_classes),
-                            dtype=torch.float64)
+    baseline = torch.where(segment_ids >= 0, segment_ids, plain_index[labels])
+    direction = torch.zeros(
+        len(pixel_costs), len(label_classes), dtype=torch.float64)
     direction[:, :num_masks] = grad_pixels[:, :num_masks]
     baseline_cut = baseline[edges[:, 0]] != baseline[edges[:, 1]]
     return ExtendedProblem(pixel_costs[:, label_classes].double(), direction,
@@ -269,8 +273,8 @@ def _finite_differences(problem: ExtendedProblem,
                           weights.expand(-1, num_pixels).flatten())
     grad_nodes.index_add_(0, pixels * num_classes + problem.baseline_classes,
                           -weights.sum().expand(num_pixels))
-    sample_cut = (sample_labels[:, edges[:, 0]] !=
-                  sample_labels[:, edges[:, 1]]).double()
+    sample_cut = (sample_labels[:, edges[:, 0]]
+                  != sample_labels[:, edges[:, 1]]).double()
     grad_edges = (weights *
                   (sample_cut - problem.baseline_cut.double())).sum(0)
     return (grad_nodes.view(num_pixels, num_classes) / num_samples,

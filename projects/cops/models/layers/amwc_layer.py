@@ -1,4 +1,5 @@
-"""The AMWC layer: panoptic masks from costs, differentiable through the solver."""
+"""The AMWC layer: panoptic masks from costs, differentiable through the
+solver."""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -47,8 +48,8 @@ class AMWCLayer(nn.Module):
         if len(edge_distances) == 0 or min(edge_distances) < 1:
             raise ValueError('edge_distances must be positive offsets, got '
                              f'{edge_distances}')
-        if len(lambda_range) != 2 or not 0 < lambda_range[0] <= (
-                lambda_range[1]):
+        if len(lambda_range
+               ) != 2 or not 0 < lambda_range[0] <= (lambda_range[1]):
             raise ValueError('lambda_range must be [start, end] with '
                              f'0 < start <= end, got {lambda_range}')
         if num_samples < 1:

@@ -22,12 +22,13 @@ def soft_iou(pred: Tensor, gt: Tensor, weights: Tensor, eps: float) -> Tensor:
     """
     intersection = pred * gt
     union = pred + gt - intersection
-    return (((intersection * weights).sum((1, 2)) + eps) /
-            ((union * weights).sum((1, 2)) + eps))
+    return (((intersection * weights).sum(
+        (1, 2)) + eps) / ((union * weights).sum((1, 2)) + eps))
 
 
 def soft_threshold(iou: Tensor) -> Tensor:
-    """Smooth step at 0.5: iou^4 / (iou^4 + (1 - iou)^4), the TP probability."""
+    """Smooth step at 0.5, the TP probability:
+    iou^4 / (iou^4 + (1 - iou)^4)."""
     return iou.pow(4) / (iou.pow(4) + (1 - iou).pow(4))
 
 
@@ -42,12 +43,17 @@ class PQSurrogateLoss(nn.Module):
     ``f = sigmoid(fg_prob_scale * (area - min_area))`` of the prediction (0 for
     an empty prediction; ``min_area`` depends on thing / stuff)::
 
-        tp = t(iou) * f * e,  fn = e * (1 - t(iou) * f),  fp = f * (1 - t(iou) * e)
+        tp = t(iou) * f * e
+        fn = e * (1 - t(iou) * f)
+        fp = f * (1 - t(iou) * e)
 
     with ``t`` the soft threshold at IoU 0.5. For hard 0/1 masks and ``f`` = 1
     these are PQ's TP / FN / FP counts. Per class, over the whole batch,
-    ``PQ_c = (sum(tp * iou) + eps) / (sum(tp + fn / 2 + fp / 2) + eps)`` and the
-    loss is ``loss_weight * (1 - mean of PQ_c over the classes present)``.
+    ``PQ_c = (sum(tp * iou) + eps) / (sum(tp + fn / 2 + fp / 2) + eps)``
+    and the loss is ``loss_weight * (1 - mean(PQ_c))`` over the classes
+    present (with a prediction or a ground truth). Unlike the original code,
+    a paired prediction below IoU 0.5 also counts as a soft false positive,
+    as in PQ.
 
     Args:
         num_things_classes (int): thing classes are ``0..num_things - 1``,
@@ -130,7 +136,7 @@ class PQSurrogateLoss(nn.Module):
                            gt_classes, weights)
         if weights is None:
             weights = pred_masks.new_ones(pred_masks.shape[:1] +
-                                           pred_masks.shape[2:])
+                                          pred_masks.shape[2:])
         preds, gts, pair_weights, classes = self._pair_masks(
             pred_masks, pred_classes, pred_valid, gt_masks, gt_classes,
             weights)
@@ -175,8 +181,8 @@ class PQSurrogateLoss(nn.Module):
                 _gather_or_zero(valid_masks, pred_index.clamp(min=0),
                                 pred_index >= 0))
             gts.append(
-                _gather_or_zero(img_gt_masks, gt_index.clamp(min=0),
-                                gt_index >= 0))
+                _gather_or_zero(img_gt_masks, gt_index.clamp(min=0), gt_index
+                                >= 0))
             pair_weights.append(img_weights.expand(len(pred_index), -1, -1))
             classes.append(pair_classes.to(img_masks.device))
         return (torch.cat(preds), torch.cat(gts), torch.cat(pair_weights),

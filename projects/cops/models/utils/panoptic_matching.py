@@ -48,12 +48,14 @@ def mask_iou_matrix(pred_masks: Tensor,
     """
     pred = pred_masks.flatten(1).float()
     gt = gt_masks.flatten(1).float()
-    pixel_weights = (pred.new_ones(1, pred.shape[1]) if weights is None
-                     else weights.flatten().float()[None])
+    pixel_weights = (
+        pred.new_ones(1, pred.shape[1])
+        if weights is None else weights.flatten().float()[None])
     weighted_pred = pred * pixel_weights
     intersection = weighted_pred @ gt.t()
-    union = (weighted_pred.sum(1)[:, None] +
-             (gt * pixel_weights).sum(1)[None, :] - intersection)
+    union = (
+        weighted_pred.sum(1)[:, None] + (gt * pixel_weights).sum(1)[None, :] -
+        intersection)
     return torch.where(union > 0, intersection / union.clamp(min=1e-12),
                        torch.zeros_like(union))
 
@@ -92,8 +94,9 @@ def match_panoptic_segments(
         raise ValueError(f'pred_masks {tuple(pred_masks.shape)} and gt_masks '
                          f'{tuple(gt_masks.shape)} differ in size')
     if weights is not None and weights.shape != gt_masks.shape[1:]:
-        raise ValueError(f'weights must be [H, W] = {tuple(gt_masks.shape[1:])}'
-                         f', got {tuple(weights.shape)}')
+        raise ValueError(
+            f'weights must be [H, W] = {tuple(gt_masks.shape[1:])}'
+            f', got {tuple(weights.shape)}')
     with torch.no_grad():
         ious = mask_iou_matrix(pred_masks, gt_masks, weights).cpu()
     pred_classes = pred_classes.cpu()
@@ -115,10 +118,14 @@ def match_panoptic_segments(
         gt_paired[cols] = True
         unpaired_preds = preds[~pred_paired]
         unpaired_gts = gts[~gt_paired]
-        pred_indices += [preds[rows], unpaired_preds,
-                         torch.full_like(unpaired_gts, -1)]
-        gt_indices += [gts[cols], torch.full_like(unpaired_preds, -1),
-                       unpaired_gts]
+        pred_indices += [
+            preds[rows], unpaired_preds,
+            torch.full_like(unpaired_gts, -1)
+        ]
+        gt_indices += [
+            gts[cols],
+            torch.full_like(unpaired_preds, -1), unpaired_gts
+        ]
         num_pairs = len(rows) + len(unpaired_preds) + len(unpaired_gts)
         classes.append(torch.full((num_pairs, ), cls, dtype=torch.long))
     if not classes:
