@@ -94,13 +94,16 @@ def load_instances(args, workdir):
 
 
 def timed(solve, repeats):
-    """(median seconds, last result) of ``repeats`` calls."""
-    times = []
+    """(median wall seconds, median CPU seconds of this process, last result)
+    of ``repeats`` calls. On a shared machine the CPU time of a
+    single-threaded solve is the steadier figure."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = solve()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu), result
 
 
 def main():
@@ -110,8 +113,9 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         instances = load_instances(args, workdir)
     logger.info('| instance | nodes | edges | labels | problem | median s | '
-                'objective | ref s | time ratio | obj - ref |')
-    logger.info('|---|---|---|---|---|---|---|---|---|---|')
+                'median CPU s | objective | ref s | ratio (wall) | ratio (CPU) '
+                '| obj - ref |')
+    logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for name, inst in instances.items():
         problems = (
             ('AMWC', lambda: solve_amwc(inst['node_costs'], inst['edges'],
@@ -121,17 +125,18 @@ def main():
                                       inst['edge_costs'])),
         )
         for k, (problem, solve) in enumerate(problems):
-            seconds, result = timed(solve, args.repeats)
+            seconds, cpu, result = timed(solve, args.repeats)
             ref = reference.get(name)
-            ref_cells = '| - | - | - |'
+            ref_cells = '| - | - | - | - |'
             if ref is not None:
                 ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
-                ref_cells = (f'| {ref_s:.3f} | {ref_s / seconds:.1f}x | '
+                ref_cells = (f'| {ref_s:.3f} | {ref_s / max(seconds, 1e-9):.1f}x'
+                             f' | {ref_s / max(cpu, 1e-9):.1f}x | '
                              f'{result.objective - ref_obj:+.3f} |')
             num_nodes, num_labels = inst['node_costs'].shape
             logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} | '
                         f'{num_labels} | {problem} | {seconds:.3f} | '
-                        f'{result.objective:.3f} {ref_cells}')
+                        f'{cpu:.3f} | {result.objective:.3f} {ref_cells}')
 
     if args.batch_instance in instances and args.batch_copies > 0:
         inst = instances[args.batch_instance]
@@ -144,8 +149,9 @@ def main():
                                     inst['partitionable'],
                                     num_threads=threads)
 
-        serial, _ = timed(lambda: batch(1), args.repeats)
-        parallel, results = timed(lambda: batch(args.threads), args.repeats)
+        serial, _, _ = timed(lambda: batch(1), args.repeats)
+        parallel, _, results = timed(lambda: batch(args.threads),
+                                     args.repeats)
         threads = args.threads or len(os.sched_getaffinity(0))
         logger.info(f'batch of {copies} x {args.batch_instance}: 1 thread '
                     f'{serial:.3f} s, {threads} threads {parallel:.3f} s, '

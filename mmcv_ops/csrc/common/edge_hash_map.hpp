@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "huge_page_allocator.hpp"
+
 namespace mmcv_ops {
 
 class EdgeHashMap {
@@ -75,7 +77,7 @@ class EdgeHashMap {
            mask_;
   }
 
-  std::vector<Slot> slots_;
+  HugeVector<Slot> slots_;
   std::size_t size_ = 0;
   std::size_t mask_ = 0;
   int shift_ = 0;

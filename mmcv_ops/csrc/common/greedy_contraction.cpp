@@ -9,6 +9,7 @@ namespace mmcv_ops {
 namespace {
 
 constexpr uint32_t kNotQueued = 0xffffffffu;
+constexpr uint32_t kDead = 0xfffffffeu;  // never a gain's bits (gains < 0)
 constexpr std::size_t kMinCompaction = 4096;
 constexpr std::size_t kPrefetchDistance = 4;
 
@@ -110,13 +111,14 @@ void GreedyContraction::build_graph() {
       }
       owner[j] = i;
       position[j] = static_cast<uint32_t>(edges_.size());
-      edges_.push_back({i, j, cost, kNotQueued, 1});
+      edges_.push_back({i, j, cost});
       ++degree[i];
       ++degree[j];
     }
   }
   const std::size_t m = edges_.size();
   num_alive_ = m;
+  queued_.assign(m, kNotQueued);
   edge_map_.reset(m);
   for (uint32_t e = 0; e < m; ++e) {
     if (e + kPrefetchDistance < m) {
@@ -133,12 +135,16 @@ void GreedyContraction::build_graph() {
   }
 }
 
+bool GreedyContraction::alive(uint32_t edge) const {
+  return queued_[edge] != kDead;
+}
+
 // The edge list of a cluster with dead edges dropped.
 std::vector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
   std::vector<uint32_t> &edges = adjacency_[cluster];
   std::size_t kept = 0;
   for (const uint32_t e : edges) {
-    if (edges_[e].alive) edges[kept++] = e;
+    if (alive(e)) edges[kept++] = e;
   }
   edges.resize(kept);
   return edges;
@@ -155,9 +161,9 @@ double GreedyContraction::edge_gain(uint32_t edge) const {
 }
 
 void GreedyContraction::push(uint32_t edge, double gain) {
-  if (edges_[edge].queued != kNotQueued) ++stale_;
-  edges_[edge].queued = QuadHeap::ordered_bits(static_cast<float>(gain));
-  heap_.push(QuadHeap::make_key(edges_[edge].queued, edge));
+  if (queued_[edge] != kNotQueued) ++stale_;
+  queued_[edge] = QuadHeap::ordered_bits(static_cast<float>(gain));
+  heap_.push(QuadHeap::make_key(queued_[edge], edge));
 }
 
 // Re-scores an edge whose ends changed. A better gain than the queued one is
@@ -166,36 +172,35 @@ void GreedyContraction::push(uint32_t edge, double gain) {
 void GreedyContraction::update(uint32_t edge) {
   const double gain = edge_gain(edge);
   if (!(gain < 0)) return;
-  if (edges_[edge].queued != kNotQueued &&
-      QuadHeap::ordered_bits(static_cast<float>(gain)) >= edges_[edge].queued)
+  if (queued_[edge] != kNotQueued &&
+      QuadHeap::ordered_bits(static_cast<float>(gain)) >= queued_[edge])
     return;
   push(edge, gain);
 }
 
 void GreedyContraction::kill(uint32_t edge) {
-  edges_[edge].alive = 0;
   --num_alive_;
-  if (edges_[edge].queued != kNotQueued) ++stale_;
-  edges_[edge].queued = kNotQueued;
+  if (queued_[edge] != kNotQueued) ++stale_;
+  queued_[edge] = kDead;
 }
 
 void GreedyContraction::push_all() {
   heap_.clear();
   stale_ = 0;
   for (uint32_t e = 0; e < edges_.size(); ++e) {
-    edges_[e].queued = kNotQueued;
-    if (!edges_[e].alive) continue;
+    if (!alive(e)) continue;
+    queued_[e] = kNotQueued;
     const double gain = edge_gain(e);
     if (!(gain < 0)) continue;
-    edges_[e].queued = QuadHeap::ordered_bits(static_cast<float>(gain));
-    heap_.append(QuadHeap::make_key(edges_[e].queued, e));
+    queued_[e] = QuadHeap::ordered_bits(static_cast<float>(gain));
+    heap_.append(QuadHeap::make_key(queued_[e], e));
   }
   heap_.heapify();
 }
 
 bool GreedyContraction::is_live(uint64_t key) const {
   const uint32_t edge = QuadHeap::id(key);
-  return edges_[edge].alive && edges_[edge].queued == QuadHeap::gain_bits(key);
+  return queued_[edge] == QuadHeap::gain_bits(key);
 }
 
 // Pops the best live entry (false: none left). Stale entries are dropped in
@@ -215,7 +220,7 @@ bool GreedyContraction::pop(uint32_t &edge) {
       continue;
     }
     edge = QuadHeap::id(key);
-    edges_[edge].queued = kNotQueued;
+    queued_[edge] = kNotQueued;
     return true;
   }
   return false;
@@ -287,7 +292,7 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
       __builtin_prefetch(row(d));
     }
     const uint32_t e = moving[k];
-    if (!edges_[e].alive) continue;
+    if (!alive(e)) continue;
     const uint32_t d = other_end(e, gone);
     if (d == keep) {
       kill(e);
@@ -309,7 +314,7 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   if (edge_map_.needs_rebuild(num_alive_)) {
     edge_map_.reset(num_alive_);
     for (uint32_t e = 0; e < edges_.size(); ++e) {
-      if (edges_[e].alive)
+      if (alive(e))
         edge_map_.find_or_insert(EdgeHashMap::key(edges_[e].u, edges_[e].v), e);
     }
   }
@@ -335,7 +340,7 @@ void GreedyContraction::apply(uint32_t a, uint32_t b, const Move &move) {
     for (const uint32_t e : live_edges(x)) update(e);
   } else {
     for (const uint32_t e : changed_) {
-      if (edges_[e].alive) update(e);
+      if (alive(e)) update(e);
     }
   }
 }
@@ -365,7 +370,7 @@ void GreedyContraction::contract_greedily() {
 // Phase 2 entry: contracts every edge whose ends share a stuff label.
 void GreedyContraction::join_stuff_neighbours() {
   for (uint32_t e = 0; e < edges_.size(); ++e) {
-    if (!edges_[e].alive) continue;
+    if (!alive(e)) continue;
     const int32_t label = label_[edges_[e].u];
     if (label == label_[edges_[e].v] && !is_thing_[label])
       merge(edges_[e].u, edges_[e].v, label);

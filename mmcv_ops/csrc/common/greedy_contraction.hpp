@@ -26,6 +26,7 @@
 
 #include "amwc_solver.hpp"
 #include "edge_hash_map.hpp"
+#include "huge_page_allocator.hpp"
 #include "quad_heap.hpp"
 
 namespace mmcv_ops {
@@ -39,12 +40,11 @@ class GreedyContraction {
   std::vector<uint32_t> run(std::vector<int32_t> &labels);
 
  private:
-  // An edge between two clusters; all its fields share one cache line.
+  // An edge between two clusters; 16 bytes, so records never straddle a
+  // cache line.
   struct Edge {
-    uint32_t u, v;    // current cluster ends
-    double cost;      // summed cost of the input edges between them
-    uint32_t queued;  // gain bits of its live heap entry, or kNotQueued
-    uint32_t alive;
+    uint32_t u, v;  // current cluster ends
+    double cost;    // summed cost of the input edges between them
   };
   struct Move {
     double gain;
@@ -64,6 +64,7 @@ class GreedyContraction {
     return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
   }
   std::vector<uint32_t> &live_edges(uint32_t cluster);
+  bool alive(uint32_t edge) const;
 
   double edge_gain(uint32_t edge) const;
   void push(uint32_t edge, double gain);
@@ -86,12 +87,15 @@ class GreedyContraction {
   std::vector<uint8_t> is_thing_;
   bool stuff_rule_ = false;  // phase 2
 
-  std::vector<double> costs_;     // [N, L] summed costs per cluster root
+  HugeVector<double> costs_;      // [N, L] summed costs per cluster root
   std::vector<int32_t> label_;    // label per cluster root
   std::vector<uint32_t> parent_;  // union-find forest over nodes
   std::vector<std::vector<uint32_t>> adjacency_;  // edge ids per cluster
 
-  std::vector<Edge> edges_;
+  HugeVector<Edge> edges_;
+  // Per edge: gain bits of its live heap entry, kNotQueued, or kDead once
+  // contracted away. Kept apart from edges_ so that heap pops touch 4 bytes.
+  HugeVector<uint32_t> queued_;
   std::size_t num_alive_ = 0;
   EdgeHashMap edge_map_;  // cluster pair -> edge, may hold stale pairs
 

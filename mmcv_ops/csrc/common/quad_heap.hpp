@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "huge_page_allocator.hpp"
+
 namespace mmcv_ops {
 
 class QuadHeap {
@@ -92,7 +94,7 @@ class QuadHeap {
     keys_[i] = key;
   }
 
-  std::vector<uint64_t> keys_;
+  HugeVector<uint64_t> keys_;
 };
 
 }  // namespace mmcv_ops
