@@ -13,7 +13,7 @@ num_stuff_classes = 3
 num_classes = num_things_classes + num_stuff_classes
 # 128 x 128 images -> a 32 x 32 grid; instances span 4-12 grid points.
 edge_distances = (1, 4, 8)
-max_iters = 1000
+max_iters = 500
 
 decoder = dict(
     in_channels=(32, 64, 256),

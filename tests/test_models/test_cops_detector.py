@@ -145,6 +145,8 @@ def test_predict_returns_valid_panoptic_map():
         instances.bboxes)
     for mask, label in zip(instances.masks, instances.labels):
         assert (classes[0][mask] == label).all()
+    for stage in ('network', 'solver', 'postprocess'):
+        assert sample.metainfo[f'time_{stage}'] >= 0
 
 
 def test_predict_rescales_to_original_shape():

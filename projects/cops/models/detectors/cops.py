@@ -1,5 +1,6 @@
 """The COPS panoptic segmentation detector (network + AMWC inference)."""
 import math
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -200,17 +201,24 @@ class COPS(BaseDetector):
         void = C), ``pred_sem_seg`` (``[1, H, W]`` AMWC classes) and
         ``pred_instances`` (``masks`` ``[K, H, W]`` bool, ``labels``,
         ``scores``, ``bboxes``), at ``ori_shape`` when ``rescale`` else at
-        ``img_shape``.
+        ``img_shape``. The metainfo gets the batch's wall-clock seconds per
+        image of each stage, ``time_network`` (backbone and heads),
+        ``time_solver`` (costs and AMWC) and ``time_postprocess``, read by
+        ``InferenceTimeMetric``.
         """
+        clock = _StageClock(batch_inputs.device)
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
+        clock.lap('network')
         grid_shapes = self.grid_shapes(batch_data_samples)
         solutions = self.solve(sem_logits, boundary_logits, grid_shapes)
+        clock.lap('solver')
+        sem_logits = sem_logits.detach().cpu()
         _, edges, edge_logits = self.graph_inputs(
-            sem_logits.detach().cpu(),
+            sem_logits,
             boundary_logits.detach().cpu(), grid_shapes)
         for sample, solution, sem, edge, edge_logit, (height, width) in zip(
-                batch_data_samples, solutions,
-                sem_logits.detach().cpu(), edges, edge_logits, grid_shapes):
+                batch_data_samples, solutions, sem_logits, edges,
+                edge_logits, grid_shapes):
             img_shape = sample.metainfo['img_shape'][:2]
             result = amwc_to_panoptic(
                 solution.labels,
@@ -233,4 +241,28 @@ class COPS(BaseDetector):
                 labels=result['labels'],
                 scores=result['scores'],
                 bboxes=mask2bbox(result['masks']))
+        clock.lap('postprocess')
+        per_image = {
+            f'time_{stage}': seconds / len(batch_data_samples)
+            for stage, seconds in clock.laps.items()
+        }
+        for sample in batch_data_samples:
+            sample.set_metainfo(per_image)
         return batch_data_samples
+
+
+class _StageClock:
+    """Wall-clock seconds of consecutive stages (CUDA work synchronised at
+    each lap so it is counted in the stage that launched it)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sync = device.type == 'cuda'
+        self.laps: Dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.sync:
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        self.laps[stage] = now - self.last
+        self.last = now

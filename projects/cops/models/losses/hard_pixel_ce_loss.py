@@ -49,7 +49,8 @@ class HardPixelCELoss(nn.Module):
         Returns:
             Tensor: Scalar loss (zero with gradient when nothing is labelled).
         """
-        if target.shape != weight.shape or logits.shape[2:] != target.shape[1:]:
+        if (target.shape != weight.shape
+                or logits.shape[2:] != target.shape[1:]):
             raise ValueError(
                 f'shape mismatch: logits {tuple(logits.shape)}, target '
                 f'{tuple(target.shape)}, weight {tuple(weight.shape)}')
