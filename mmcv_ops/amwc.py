@@ -63,19 +63,21 @@ def _as_tensor(value: ArrayLike, name: str) -> Tensor:
 
 def _check_costs(costs: Tensor, name: str, ndim: int) -> Tensor:
     if costs.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f'{name} must be float32 or float64, got {costs.dtype}')
+        raise TypeError(
+            f'{name} must be float32 or float64, got {costs.dtype}')
     if costs.dim() != ndim:
         raise ValueError(f'{name} must have {ndim} dimensions, got shape '
                          f'{tuple(costs.shape)}')
-    return costs.to(torch.float64).contiguous()
+    return costs.contiguous()
 
 
 def _prepare_instance(node_costs: ArrayLike, edges: ArrayLike,
-                      edge_costs: ArrayLike, partitionable: Optional[ArrayLike],
+                      edge_costs: ArrayLike,
+                      partitionable: Optional[ArrayLike],
                       where: str) -> List[Tensor]:
     """Checks types and shapes of one instance and returns the C++ inputs
-    (float64 / int64 / bool, contiguous); ``partitionable=None`` means all
-    labels are stuff. The values (finite costs, edge indices in [0, N), no
+    (contiguous CPU tensors); ``partitionable=None`` means all labels are
+    stuff. The values (finite costs, edge indices in [0, N), no
     self-loops) are checked in one pass by the C++ op, which raises a
     ValueError naming the argument, edge and instance."""
     node_costs = _check_costs(
@@ -92,7 +94,7 @@ def _prepare_instance(node_costs: ArrayLike, edges: ArrayLike,
     if edges.dim() != 2 or edges.shape[1] != 2:
         raise ValueError(f'edges{where} must have shape [E, 2], got '
                          f'{tuple(edges.shape)}')
-    edges = edges.to(torch.int64).contiguous()
+    edges = edges.contiguous()
     edge_costs = _check_costs(
         _as_tensor(edge_costs, 'edge_costs' + where), 'edge_costs' + where, 1)
     if edge_costs.shape[0] != edges.shape[0]:
@@ -135,8 +137,8 @@ def _resolve_threads(num_threads: Optional[int]) -> int:
     return num_threads
 
 
-def _solve(node_costs: Sequence, edges, edge_costs: Sequence,
-           partitionable, num_threads: Optional[int]) -> list:
+def _solve(node_costs: Sequence, edges, edge_costs: Sequence, partitionable,
+           num_threads: Optional[int]) -> list:
     if not isinstance(node_costs, (list, tuple)):
         raise TypeError('node_costs must be a list of [N, L] arrays, got '
                         f'{type(node_costs).__name__}')
@@ -155,8 +157,8 @@ def _solve(node_costs: Sequence, edges, edge_costs: Sequence,
         for k, instance in enumerate(
             zip(node_costs, edges, edge_costs, partitionable))
     ]
-    return _ext.solve_amwc_batch(*(list(column) for column in zip(*inputs)),
-                                 num_threads) if inputs else []
+    return _ext.solve_amwc_batch(*(list(column) for column in zip(
+        *inputs)), num_threads) if inputs else []
 
 
 def solve_amwc_batch(node_costs: Sequence[ArrayLike],
@@ -184,8 +186,8 @@ def solve_amwc_batch(node_costs: Sequence[ArrayLike],
                         'a list of them), got None; use solve_mwc_batch for '
                         'the problem without thing labels')
     return [
-        AmwcResult(*result) for result in _solve(
-            node_costs, edges, edge_costs, partitionable, num_threads)
+        AmwcResult(*result) for result in _solve(node_costs, edges, edge_costs,
+                                                 partitionable, num_threads)
     ]
 
 
@@ -196,20 +198,23 @@ def solve_mwc_batch(node_costs: Sequence[ArrayLike],
     """Solves several MWC instances (every label is stuff) on a C++ thread
     pool; arguments as in :func:`solve_amwc_batch`."""
     results = _solve(node_costs, edges, edge_costs, None, num_threads)
-    return [MwcResult(labels, cut, objective)
-            for labels, _, cut, objective in results]
+    return [
+        MwcResult(labels, cut, objective)
+        for labels, _, cut, objective in results
+    ]
 
 
 def solve_amwc(node_costs: ArrayLike, edges: ArrayLike, edge_costs: ArrayLike,
                partitionable: ArrayLike) -> AmwcResult:
     """Solves one AMWC instance: node_costs [N, L] float, edges [E, 2] int,
     edge_costs [E] float, partitionable [L] bool (True = thing label)."""
-    return solve_amwc_batch([node_costs], edges, [edge_costs], partitionable,
+    return solve_amwc_batch([node_costs],
+                            edges, [edge_costs],
+                            partitionable,
                             num_threads=1)[0]
 
 
 def solve_mwc(node_costs: ArrayLike, edges: ArrayLike,
               edge_costs: ArrayLike) -> MwcResult:
     """Solves one MWC instance: an edge is cut iff its labels differ."""
-    return solve_mwc_batch([node_costs], edges, [edge_costs],
-                           num_threads=1)[0]
+    return solve_mwc_batch([node_costs], edges, [edge_costs], num_threads=1)[0]

@@ -126,15 +126,15 @@ def edge_values_to_grid_maps(values: Tensor,
     start = 0
     for k, (d, (vertical, horizontal)) in enumerate(zip(offsets, counts)):
         if vertical:
-            maps[..., k, 0, :height - d, :] = values[..., start:start +
-                                                     vertical].reshape(
-                                                         *batch, height - d,
-                                                         width)
+            maps[..., k,
+                 0, :height - d, :] = values[...,
+                                             start:start + vertical].reshape(
+                                                 *batch, height - d, width)
             start += vertical
         if horizontal:
-            maps[..., k, 1, :, :width - d] = values[..., start:start +
-                                                    horizontal].reshape(
-                                                        *batch, height,
-                                                        width - d)
+            maps[..., k,
+                 1, :, :width - d] = values[...,
+                                            start:start + horizontal].reshape(
+                                                *batch, height, width - d)
             start += horizontal
     return maps

@@ -74,15 +74,16 @@ def check_amwc_solution(instance: Dict[str, np.ndarray],
         _, first = np.unique(clusters, return_index=True)
         assert (clusters[np.sort(first)] == np.arange(len(first))).all()
         # one label per cluster; one cluster per stuff label
-        assert len(np.unique(np.stack([clusters, labels]), axis=1)[0]) == len(
-            first)
+        assert len(np.unique(np.stack([clusters, labels]),
+                             axis=1)[0]) == len(first)
         stuff_nodes = ~thing[labels]
         stuff_pairs = np.unique(
             np.stack([clusters[stuff_nodes], labels[stuff_nodes]]), axis=1)
         assert len(np.unique(stuff_pairs[1])) == stuff_pairs.shape[1]
         expected_cut |= clusters[i] != clusters[j]
     assert (cut == expected_cut).all()
-    expected = node_costs[np.arange(num_nodes), labels].sum() + edge_costs[
-        expected_cut].sum()
-    assert abs(objective - expected) <= 1e-9 * max(1.0, abs(expected)), (
-        objective, expected)
+    expected = node_costs[np.arange(num_nodes),
+                          labels].sum() + edge_costs[expected_cut].sum()
+    assert abs(objective -
+               expected) <= 1e-9 * max(1.0, abs(expected)), (objective,
+                                                             expected)

@@ -87,15 +87,18 @@ def test_stuff_rule_joins_distant_nodes():
     assert result.labels.tolist() == [1, 0, 0, 1]
     assert result.clusters[0] == result.clusters[3] != result.clusters[1]
     check_amwc_solution(
-        dict(node_costs=node_costs, edges=np.array([[0, 1], [1, 2], [2, 3]]),
-             edge_costs=np.array([-1., 0.5, -1.]),
-             partitionable=np.array([True, False])), result.labels,
-        result.cut, result.objective, result.clusters)
+        dict(
+            node_costs=node_costs,
+            edges=np.array([[0, 1], [1, 2], [2, 3]]),
+            edge_costs=np.array([-1., 0.5, -1.]),
+            partitionable=np.array([True, False])), result.labels, result.cut,
+        result.objective, result.clusters)
 
 
 def test_degenerate_sizes():
-    result = solve_amwc(np.zeros((1, 1)), np.zeros((0, 2), np.int64),
-                        np.zeros(0), np.array([True]))
+    result = solve_amwc(
+        np.zeros((1, 1)), np.zeros((0, 2), np.int64), np.zeros(0),
+        np.array([True]))
     assert result.labels.tolist() == [0] and result.clusters.tolist() == [0]
     assert result.cut.shape == (0, ) and result.objective == 0.0
     # All-equal costs: a valid solution with objective 0 + cut costs.
@@ -140,9 +143,11 @@ def test_optimal_where_greedy_is_exact(seed):
     node_costs = rng.random((num_nodes, num_labels))
     dominant = int(rng.integers(num_labels))
     node_costs[:, dominant] -= 2.0
-    instance = dict(node_costs=node_costs, edges=edges,
-                    edge_costs=rng.random(len(edges)) + 0.01,
-                    partitionable=partitionable)
+    instance = dict(
+        node_costs=node_costs,
+        edges=edges,
+        edge_costs=rng.random(len(edges)) + 0.01,
+        partitionable=partitionable)
     result = solve_amwc(**instance)
     assert result.objective == pytest.approx(brute_force_objective(instance))
     assert (result.labels == dominant).all() and not result.cut.any()
@@ -182,9 +187,11 @@ def test_batch_shared_edges_and_tensors_in():
     assert len(results) == 3
     for costs, weights, result in zip(node_costs, edge_costs, results):
         check_amwc_solution(
-            dict(node_costs=costs.numpy(), edges=edges.numpy(),
-                 edge_costs=weights.numpy(),
-                 partitionable=partitionable.numpy()), result.labels,
+            dict(
+                node_costs=costs.numpy(),
+                edges=edges.numpy(),
+                edge_costs=weights.numpy(),
+                partitionable=partitionable.numpy()), result.labels,
             result.cut, result.objective, result.clusters)
     assert solve_amwc_batch([], edges, [], partitionable) == []
 

@@ -13,18 +13,25 @@ TOOLS = osp.join(ROOT, 'tools', 'analysis_tools')
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, check=True,
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, *args],
+                          cwd=ROOT,
+                          check=True,
+                          capture_output=True,
+                          text=True)
 
 
 def test_benchmark_on_npz_folder(tmp_path):
     rng = np.random.default_rng(0)
     edges = grid_graph(6, 8, [1, 2]).numpy().astype(np.int32)
-    np.savez(tmp_path / 'x_6x8_L3.npz', node_costs=rng.normal(size=(48, 3)),
-             edges=edges, edge_costs=rng.normal(size=len(edges)),
-             partitionable=np.array([True, False, True]))
+    np.savez(
+        tmp_path / 'x_6x8_L3.npz',
+        node_costs=rng.normal(size=(48, 3)),
+        edges=edges,
+        edge_costs=rng.normal(size=len(edges)),
+        partitionable=np.array([True, False, True]))
     reference = tmp_path / 'REFERENCE.md'
-    reference.write_text(f'| x_6x8_L3 | 48 | {len(edges)} | 3 | 0.5 | -1.0 | 0.5 | -1.0 |\n')
+    reference.write_text(
+        f'| x_6x8_L3 | 48 | {len(edges)} | 3 | 0.5 | -1.0 | 0.5 | -1.0 |\n')
     out = run_tool(
         osp.join(TOOLS, 'benchmark_amwc.py'), '--instances', str(tmp_path),
         '--reference', str(reference), '--repeats', '1', '--batch-instance',
@@ -32,10 +39,11 @@ def test_benchmark_on_npz_folder(tmp_path):
     log = out.stdout + out.stderr
     for problem in ('AMWC', 'MWC'):
         assert f'| x_6x8_L3 | 48 | {len(edges)} | 3 | {problem} |' in log
-    assert 'batch of 2 x x_6x8_L3' in log and 'identical objectives: True' in log
+    assert 'batch of 2 x x_6x8_L3' in log
+    assert 'identical objectives: True' in log
 
 
 def test_fuzz_tool_short_run():
-    out = run_tool(osp.join(TOOLS, 'fuzz_amwc.py'), '--cases', '60',
-                   '--batch-size', '25')
+    out = run_tool(
+        osp.join(TOOLS, 'fuzz_amwc.py'), '--cases', '60', '--batch-size', '25')
     assert '60 random instances solved' in out.stdout + out.stderr

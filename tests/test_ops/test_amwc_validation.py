@@ -17,11 +17,12 @@ def valid():
 @pytest.mark.parametrize('key, value, error, match', [
     ('node_costs', np.zeros(3), ValueError, 'node_costs must have 2 dim'),
     ('node_costs', np.zeros((3, 0)), ValueError, 'at least one label'),
-    ('node_costs', np.zeros((3, 2), np.int64), TypeError, 'node_costs must be'),
-    ('node_costs', np.array([[0., np.nan]] * 3), ValueError,
-     'node_costs must be finite'),
-    ('node_costs', np.array([[0., np.inf]] * 3), ValueError,
-     'node_costs must be finite'),
+    ('node_costs', np.zeros(
+        (3, 2), np.int64), TypeError, 'node_costs must be'),
+    ('node_costs', np.array(
+        [[0., np.nan]] * 3), ValueError, 'node_costs must be finite'),
+    ('node_costs', np.array(
+        [[0., np.inf]] * 3), ValueError, 'node_costs must be finite'),
     ('node_costs', [[0., 1.]] * 3, TypeError, 'node_costs must be a torch'),
     ('edges', np.array([0, 1]), ValueError, r'edges must have shape \[E, 2\]'),
     ('edges', np.array([[0, 1, 2]]), ValueError, 'edges must have shape'),
@@ -31,12 +32,12 @@ def valid():
     ('edges', np.array([[1, 1], [1, 2]]), ValueError, 'self-loops'),
     ('edge_costs', np.ones(3), ValueError, 'one cost per edge'),
     ('edge_costs', np.ones((2, 1)), ValueError, 'edge_costs must have 1 dim'),
-    ('edge_costs', np.array([1., np.nan]), ValueError,
-     'edge_costs must be finite'),
+    ('edge_costs', np.array([1., np.nan
+                             ]), ValueError, 'edge_costs must be finite'),
     ('edge_costs', np.ones(2, np.int32), TypeError, 'edge_costs must be'),
     ('partitionable', np.array([1, 0]), TypeError, 'must be a bool array'),
-    ('partitionable', np.array([True]), ValueError,
-     r'partitionable must have shape \[L\] = \[2\]'),
+    ('partitionable', np.array(
+        [True]), ValueError, r'partitionable must have shape \[L\] = \[2\]'),
     ('partitionable', None, TypeError, 'partitionable must be a bool'),
 ])
 def test_invalid_argument(key, value, error, match):
@@ -49,8 +50,8 @@ def test_invalid_argument(key, value, error, match):
 def test_invalid_batch_arguments():
     args = valid()
     with pytest.raises(TypeError, match='node_costs must be a list'):
-        solve_amwc_batch(args['node_costs'], args['edges'], [args['edge_costs']],
-                         args['partitionable'])
+        solve_amwc_batch(args['node_costs'], args['edges'],
+                         [args['edge_costs']], args['partitionable'])
     with pytest.raises(TypeError, match='edge_costs must be a list'):
         solve_mwc_batch([args['node_costs']], args['edges'],
                         args['edge_costs'])
@@ -60,14 +61,17 @@ def test_invalid_batch_arguments():
     with pytest.raises(ValueError, match='list of 2 arrays'):
         solve_mwc_batch([args['node_costs']] * 2, [args['edges']] * 3,
                         [args['edge_costs']] * 2)
-    with pytest.raises(ValueError, match='node_costs must be finite.*instance 1'):
-        solve_mwc_batch([args['node_costs'], np.full((3, 2), np.nan)],
-                        args['edges'], [args['edge_costs']] * 2)
-    for threads, error in ((0, ValueError), (1.5, TypeError),
-                           (True, TypeError)):
+    with pytest.raises(
+            ValueError, match='node_costs must be finite.*instance 1'):
+        solve_mwc_batch(
+            [args['node_costs'], np.full(
+                (3, 2), np.nan)], args['edges'], [args['edge_costs']] * 2)
+    for threads, error in ((0, ValueError), (1.5, TypeError), (True,
+                                                               TypeError)):
         with pytest.raises(error, match='num_threads'):
-            solve_mwc_batch([args['node_costs']], args['edges'],
-                            [args['edge_costs']], num_threads=threads)
+            solve_mwc_batch([args['node_costs']],
+                            args['edges'], [args['edge_costs']],
+                            num_threads=threads)
 
 
 def test_extension_checks_direct_calls():
@@ -83,12 +87,14 @@ def test_extension_checks_direct_calls():
         _ext.solve_amwc_batch([costs], [torch.tensor([[1, 1], [1, 2]])],
                               [weights], [part], 1)
     with pytest.raises(ValueError, match='must be finite'):
-        _ext.solve_amwc_batch([torch.full_like(costs, float('nan'))], [edges], [weights],
-                              [part], 1)
-    with pytest.raises(TypeError, match='node_costs must be float64'):
-        _ext.solve_amwc_batch([costs.float()], [edges], [weights], [part], 1)
-    with pytest.raises(TypeError, match='edges must be int64'):
-        _ext.solve_amwc_batch([costs], [edges.int()], [weights], [part], 1)
+        _ext.solve_amwc_batch([torch.full_like(costs, float('nan'))], [edges],
+                              [weights], [part], 1)
+    with pytest.raises(TypeError, match='node_costs must be float32 or'):
+        _ext.solve_amwc_batch([costs.long()], [edges], [weights], [part], 1)
+    with pytest.raises(TypeError, match='edges must be int32 or int64'):
+        _ext.solve_amwc_batch([costs], [edges.float()], [weights], [part], 1)
+    with pytest.raises(TypeError, match='partitionable must be bool'):
+        _ext.solve_amwc_batch([costs], [edges], [weights], [part.int()], 1)
     with pytest.raises(ValueError, match=r'edge_costs must have shape \[E\]'):
         _ext.solve_amwc_batch([costs], [edges], [weights[:1]], [part], 1)
     with pytest.raises(ValueError, match='same number of instances'):

@@ -7,6 +7,7 @@ from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
 
 # 3 x 4 grid, node = y * 4 + x; offset 3 has no vertical edges (3 >= H).
 OFFSETS = [1, 2, 3]
+# yapf: disable
 EXPECTED_EDGES = [
     # d = 1, vertical (y, x)-(y + 1, x), row-major over y < 2
     (0, 4), (1, 5), (2, 6), (3, 7), (4, 8), (5, 9), (6, 10), (7, 11),
@@ -22,6 +23,7 @@ EXPECTED_EDGES = [
 # (offset index, channel) of every expected edge, in order
 EXPECTED_SLOTS = [(0, 0)] * 8 + [(0, 1)] * 9 + [(1, 0)] * 4 + [(1, 1)] * 6 + \
     [(2, 1)] * 3
+# yapf: enable
 
 
 def test_grid_graph_hand_made():

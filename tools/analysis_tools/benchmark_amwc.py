@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Benchmark the AMWC / MWC solver op against the reference figures.
 
-Generates the benchmark instances with ``../shared/bench/make_amwc_instances.py``
-(or reads a folder of .npz files in its layout), solves each one several times
-as AMWC and as MWC, and logs per instance: nodes, edges, labels, median
-seconds, objective, and the time ratio / objective difference to the figures
-of ``../shared/bench/REFERENCE.md``. Then it times the batched call on copies
+Generates the benchmark instances with
+``../shared/bench/make_amwc_instances.py`` (or reads a folder of .npz files
+in its layout), solves each one several times as AMWC and as MWC, and logs
+per instance: nodes, edges, labels, median wall and CPU seconds, objective,
+and the time ratios / objective difference to the figures of
+``../shared/bench/REFERENCE.md``. Then it times the batched call on copies
 of one instance with 1 thread and with all threads.
 
 Example::
@@ -48,14 +49,22 @@ def parse_args():
         '--reference',
         default=osp.join(BENCH_DIR, 'REFERENCE.md'),
         help='markdown file with the reference table')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='solves per instance and problem (median)')
-    parser.add_argument('--batch-instance', default='b_128x256_L19',
-                        help='instance copied for the batched timing')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='solves per instance and problem (median)')
+    parser.add_argument(
+        '--batch-instance',
+        default='b_128x256_L19',
+        help='instance copied for the batched timing')
     parser.add_argument('--batch-copies', type=int, default=4)
-    parser.add_argument('--threads', type=int, default=None,
-                        help='threads of the batched call (default: all '
-                        'available cores)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='threads of the batched call (default: all '
+        'available cores)')
     return parser.parse_args()
 
 
@@ -82,15 +91,13 @@ def load_instances(args, workdir):
                 f'instance generator {args.generator} not found; pass '
                 '--generator or --instances')
         folder = workdir
-        subprocess.run([sys.executable, args.generator, folder], check=True,
+        subprocess.run([sys.executable, args.generator, folder],
+                       check=True,
                        stdout=subprocess.DEVNULL)
     paths = sorted(glob.glob(osp.join(folder, '*.npz')))
     if not paths:
         raise FileNotFoundError(f'no .npz instances in {folder}')
-    return {
-        osp.splitext(osp.basename(p))[0]: dict(np.load(p))
-        for p in paths
-    }
+    return {osp.splitext(osp.basename(p))[0]: dict(np.load(p)) for p in paths}
 
 
 def timed(solve, repeats):
@@ -112,17 +119,17 @@ def main():
     reference = read_reference(args.reference)
     with tempfile.TemporaryDirectory() as workdir:
         instances = load_instances(args, workdir)
-    logger.info('| instance | nodes | edges | labels | problem | median s | '
-                'median CPU s | objective | ref s | ratio (wall) | ratio (CPU) '
-                '| obj - ref |')
+    logger.info(
+        '| instance | nodes | edges | labels | problem | median s | '
+        'median CPU s | objective | ref s | ratio (wall) | ratio (CPU) '
+        '| obj - ref |')
     logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for name, inst in instances.items():
         problems = (
-            ('AMWC', lambda: solve_amwc(inst['node_costs'], inst['edges'],
-                                        inst['edge_costs'],
-                                        inst['partitionable'])),
-            ('MWC', lambda: solve_mwc(inst['node_costs'], inst['edges'],
-                                      inst['edge_costs'])),
+            ('AMWC', lambda: solve_amwc(inst['node_costs'], inst[
+                'edges'], inst['edge_costs'], inst['partitionable'])),
+            ('MWC', lambda: solve_mwc(inst['node_costs'], inst['edges'], inst[
+                'edge_costs'])),
         )
         for k, (problem, solve) in enumerate(problems):
             seconds, cpu, result = timed(solve, args.repeats)
@@ -130,9 +137,10 @@ def main():
             ref_cells = '| - | - | - | - |'
             if ref is not None:
                 ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
-                ref_cells = (f'| {ref_s:.3f} | {ref_s / max(seconds, 1e-9):.1f}x'
-                             f' | {ref_s / max(cpu, 1e-9):.1f}x | '
-                             f'{result.objective - ref_obj:+.3f} |')
+                ref_cells = (
+                    f'| {ref_s:.3f} | {ref_s / max(seconds, 1e-9):.1f}x'
+                    f' | {ref_s / max(cpu, 1e-9):.1f}x | '
+                    f'{result.objective - ref_obj:+.3f} |')
             num_nodes, num_labels = inst['node_costs'].shape
             logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} | '
                         f'{num_labels} | {problem} | {seconds:.3f} | '
@@ -143,20 +151,20 @@ def main():
         copies = args.batch_copies
 
         def batch(threads):
-            return solve_amwc_batch([inst['node_costs']] * copies,
-                                    inst['edges'],
-                                    [inst['edge_costs']] * copies,
-                                    inst['partitionable'],
-                                    num_threads=threads)
+            return solve_amwc_batch(
+                [inst['node_costs']] * copies,
+                inst['edges'], [inst['edge_costs']] * copies,
+                inst['partitionable'],
+                num_threads=threads)
 
         serial, _, _ = timed(lambda: batch(1), args.repeats)
-        parallel, _, results = timed(lambda: batch(args.threads),
-                                     args.repeats)
+        parallel, _, results = timed(lambda: batch(args.threads), args.repeats)
         threads = args.threads or len(os.sched_getaffinity(0))
-        logger.info(f'batch of {copies} x {args.batch_instance}: 1 thread '
-                    f'{serial:.3f} s, {threads} threads {parallel:.3f} s, '
-                    f'speed-up {serial / parallel:.2f}x; identical objectives: '
-                    f'{len({r.objective for r in results}) == 1}')
+        logger.info(
+            f'batch of {copies} x {args.batch_instance}: 1 thread '
+            f'{serial:.3f} s, {threads} threads {parallel:.3f} s, '
+            f'speed-up {serial / parallel:.2f}x; identical objectives: '
+            f'{len({r.objective for r in results}) == 1}')
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     logger.info(f'peak resident memory of this process: {peak_mb:.0f} MB')
 

@@ -47,8 +47,7 @@ def fuzz_batch(rng, batch_size, threads):
     del columns['partitionable']
     mwc = solve_mwc_batch(**columns, num_threads=threads)
     for instance, a, m in zip(instances, amwc, mwc):
-        check_amwc_solution(instance, a.labels, a.cut, a.objective,
-                            a.clusters)
+        check_amwc_solution(instance, a.labels, a.cut, a.objective, a.clusters)
         check_amwc_solution(instance, m.labels, m.cut, m.objective)
 
 

@@ -14,12 +14,16 @@ void check_instance(const at::Tensor &node_costs, const at::Tensor &edges,
                     const at::Tensor &edge_costs,
                     const at::Tensor &partitionable, std::size_t index) {
   const std::string where = " (instance " + std::to_string(index) + ")";
-  TORCH_CHECK_TYPE(node_costs.scalar_type() == at::kDouble,
-                   "node_costs must be float64", where);
-  TORCH_CHECK_TYPE(edges.scalar_type() == at::kLong, "edges must be int64",
-                   where);
-  TORCH_CHECK_TYPE(edge_costs.scalar_type() == at::kDouble,
-                   "edge_costs must be float64", where);
+  const auto is_float = [](const at::Tensor &t) {
+    return t.scalar_type() == at::kDouble || t.scalar_type() == at::kFloat;
+  };
+  TORCH_CHECK_TYPE(is_float(node_costs), "node_costs must be float32 or "
+                   "float64", where);
+  TORCH_CHECK_TYPE(
+      edges.scalar_type() == at::kLong || edges.scalar_type() == at::kInt,
+      "edges must be int32 or int64", where);
+  TORCH_CHECK_TYPE(is_float(edge_costs), "edge_costs must be float32 or "
+                   "float64", where);
   TORCH_CHECK_TYPE(partitionable.scalar_type() == at::kBool,
                    "partitionable must be bool", where);
   TORCH_CHECK_VALUE(node_costs.dim() == 2 && node_costs.size(1) > 0,

@@ -12,8 +12,9 @@
 using AmwcResultTuple = std::tuple<at::Tensor, at::Tensor, at::Tensor, double>;
 
 // Checks the instances and solves them on num_threads threads (<= 0: all
-// cores). Every list has one tensor per instance: node_costs [N, L] float64,
-// edges [E, 2] int64, edge_costs [E] float64, partitionable [L] bool.
+// cores). Every list has one contiguous CPU tensor per instance: node_costs
+// [N, L] float32/64, edges [E, 2] int32/64, edge_costs [E] float32/64,
+// partitionable [L] bool.
 std::vector<AmwcResultTuple> solve_amwc_batch(
     const std::vector<at::Tensor> &node_costs,
     const std::vector<at::Tensor> &edges,

@@ -3,6 +3,7 @@
 // costs, valid edges; they also guard memory safety), then the plain C++
 // solver (csrc/common) on a thread pool.
 #include <ATen/ops/empty.h>
+#include <c10/core/ScalarType.h>
 #include <c10/util/Exception.h>
 
 #include <cmath>
@@ -31,6 +32,17 @@ void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   }
 }
 
+// The tensor's data as Out, converted into buffer unless it already is Out
+// (a plain loop: torch's threaded conversion is slow on a busy machine).
+template <typename Out, typename Other>
+const Out *data_as(const at::Tensor &tensor, std::vector<Out> &buffer) {
+  if (tensor.scalar_type() == c10::CppTypeToScalarType<Out>::value)
+    return tensor.data_ptr<Out>();
+  const Other *data = tensor.data_ptr<Other>();
+  buffer.assign(data, data + tensor.numel());
+  return buffer.data();
+}
+
 at::Tensor to_tensor(const std::vector<int64_t> &values) {
   at::Tensor out = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
   std::memcpy(out.data_ptr<int64_t>(), values.data(),
@@ -45,15 +57,19 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     const std::vector<at::Tensor> &edges,
     const std::vector<at::Tensor> &edge_costs,
     const std::vector<at::Tensor> &partitionable, int64_t num_threads) {
-  std::vector<mmcv_ops::AmwcProblem> problems(node_costs.size());
-  for (std::size_t k = 0; k < problems.size(); ++k) {
+  const std::size_t count = node_costs.size();
+  std::vector<mmcv_ops::AmwcProblem> problems(count);
+  std::vector<std::vector<double>> node_buffers(count), edge_cost_buffers(count);
+  std::vector<std::vector<int64_t>> edge_buffers(count);
+  for (std::size_t k = 0; k < count; ++k) {
     mmcv_ops::AmwcProblem &problem = problems[k];
     problem.num_nodes = node_costs[k].size(0);
     problem.num_labels = node_costs[k].size(1);
-    problem.node_costs = node_costs[k].data_ptr<double>();
+    problem.node_costs = data_as<double, float>(node_costs[k], node_buffers[k]);
     problem.num_edges = edges[k].size(0);
-    problem.edges = edges[k].data_ptr<int64_t>();
-    problem.edge_costs = edge_costs[k].data_ptr<double>();
+    problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
+    problem.edge_costs =
+        data_as<double, float>(edge_costs[k], edge_cost_buffers[k]);
     problem.partitionable = partitionable[k].data_ptr<bool>();
     check_values(problem, k);
   }
