@@ -1,6 +1,7 @@
 """``tools/train.py`` then ``tools/test.py`` with the synthetic stage-1
-config on a few generated images (the real command lines, shrunk with
-``--cfg-options``)."""
+config on a few generated images: the real command lines, run from a
+folder whose ``data/synthetic`` holds the tiny data, shrunk with
+``--cfg-options``."""
 import importlib.util
 import os
 import os.path as osp
@@ -18,67 +19,50 @@ SIZE = 64
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
+def run_dir(tmp_path_factory):
+    """A folder with 4 train / 2 val images of 64 x 64 in data/synthetic."""
     spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
                                                   GENERATOR)
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
-    root = str(tmp_path_factory.mktemp('synthetic')) + '/'
+    folder = tmp_path_factory.mktemp('run')
     generator.generate(
-        root,
-        4,
-        2,
-        seed=0,
+        str(folder / 'data' / 'synthetic'), 4, 2, seed=0,
         params=generator.SceneParams(
             size=SIZE, min_extent=12., max_extent=32.))
-    return root
+    return str(folder)
 
 
-def run(script, *args):
+def run(folder, script, *args):
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    proc = subprocess.run(
-        [sys.executable,
-         osp.join(REPO, 'tools', script), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300)
+    proc = subprocess.run([sys.executable,
+                           osp.join(REPO, 'tools', script), *args],
+                          cwd=folder,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{script} failed:\n{output[-3000:]}'
     return output
 
 
-def data_options(root):
-    options = [
-        f'train_dataloader.dataset.data_root={root}',
-        'train_dataloader.batch_size=2',
-    ]
-    for split in ('train', 'val', 'test'):
-        options += [
-            f'{split}_dataloader.num_workers=0',
-            f'{split}_dataloader.persistent_workers=False'
-        ]
-    for split in ('val', 'test'):
-        options += [
-            f'{split}_dataloader.dataset.data_root={root}',
-            f'{split}_dataloader.batch_size=2',
-            f'{split}_evaluator.ann_file={root}annotations/panoptic_val.json',
-            f'{split}_evaluator.seg_prefix={root}annotations/panoptic_val/',
-        ]
-    return options
+LOADER_OPTIONS = [
+    f'{split}_dataloader.{key}'
+    for split in ('train', 'val', 'test')
+    for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')
+]
 
 
-def test_train_then_test_prints_pq(data_root, tmp_path):
-    work_dir = str(tmp_path / 'work')
-    options = data_options(data_root)
-    run('train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *options,
-        'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+def test_train_then_test_prints_pq(run_dir):
+    work_dir = osp.join(run_dir, 'work')
+    run(run_dir, 'train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
+        *LOADER_OPTIONS, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2')
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(checkpoint)
-    output = run('test.py', CONFIG, checkpoint, '--work-dir', work_dir,
-                 '--cfg-options', *options)
+    output = run(run_dir, 'test.py', CONFIG, checkpoint, '--work-dir',
+                 work_dir, '--cfg-options', *LOADER_OPTIONS)
     for key in ('PQ', 'PQ_th', 'PQ_st'):
         assert re.search(rf'coco_panoptic/{key}: \d+\.\d+', output), key

@@ -20,3 +20,7 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+
+# Stage 1 does not use the AMWC cost head (its scalars are trained in stage
+# 2), so distributed runs must let DDP skip its parameters.
+find_unused_parameters = True
