@@ -68,9 +68,22 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
+# validation while training: PQ only; tools/test.py adds the per-class PQ
+# table, semantic mIoU, segm AP of the COPS instances (against the COCO
+# instances JSON that tools/dataset_converters/cityscapes.py writes) and the
+# seconds per image of the network and the solver
 val_evaluator = dict(
     type='CocoPanopticMetric',
     ann_file=data_root + 'annotations/cityscapes_panoptic_val.json',
     seg_prefix=data_root + 'annotations/cityscapes_panoptic_val/',
     backend_args=backend_args)
-test_evaluator = val_evaluator
+test_evaluator = [
+    dict(val_evaluator, classwise=True),
+    dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/cityscapes_instances_val.json',
+        metric='segm',
+        backend_args=backend_args),
+    dict(type='InferenceTimeMetric')
+]

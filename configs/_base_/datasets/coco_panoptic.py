@@ -47,3 +47,18 @@ train_dataloader = dict(
 val_dataloader = dict(
     dataset=dict(type='CheckedCocoPanopticDataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# validation while training: mmdet's PQ evaluator; tools/test.py adds the
+# per-class PQ table, semantic mIoU, segm AP of the COPS instances (against
+# COCO's annotations/instances_val2017.json) and the seconds per image of the
+# network and the solver
+test_evaluator = [
+    dict(_base_.val_evaluator, classwise=True),
+    dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(
+        type='CocoMetric',
+        ann_file=_base_.data_root + 'annotations/instances_val2017.json',
+        metric='segm',
+        backend_args=backend_args),
+    dict(type='InferenceTimeMetric')
+]

@@ -65,9 +65,22 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
+# validation while training: PQ only; tools/test.py adds the per-class PQ
+# table, semantic mIoU (pred_sem_seg), instance-segmentation AP of the COPS
+# masks and scores (pred_instances; the generator writes the COCO instances
+# JSON) and the seconds per image of the network and the solver
 val_evaluator = dict(
     type='CocoPanopticMetric',
     ann_file=data_root + 'annotations/panoptic_val.json',
     seg_prefix=data_root + 'annotations/panoptic_val/',
     backend_args=backend_args)
-test_evaluator = val_evaluator
+test_evaluator = [
+    dict(val_evaluator, classwise=True),
+    dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/instances_val.json',
+        metric='segm',
+        backend_args=backend_args),
+    dict(type='InferenceTimeMetric')
+]

@@ -1,0 +1,50 @@
+"""Acceptance: ``tools/test.py CONFIG CKPT`` on the synthetic val split
+reports PQ / SQ / RQ (all, things, stuff, per class), semantic mIoU, segm AP
+of the COPS instances and the seconds per image of network and solver, with
+a test batch size of 2."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+NUMBER = r'-?\d+\.\d+'
+
+
+def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
+                                        tmp_path):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/test.py'), cops_config, cops_checkpoint,
+        '--work-dir',
+        str(tmp_path)
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    keys = [f'coco_panoptic/{key}' for key in
+            ('PQ', 'SQ', 'RQ', 'PQ_th', 'SQ_th', 'RQ_th', 'PQ_st', 'SQ_st',
+             'RQ_st')]
+    keys += ['sem_seg/mIoU', 'coco/segm_mAP', 'coco/segm_mAP_50',
+             'sec_per_img/network', 'sec_per_img/solver',
+             'sec_per_img/total']
+    final = [line for line in output.splitlines() if 'coco_panoptic/PQ:' in
+             line]
+    assert final, output[-4000:]
+    for key in keys:
+        assert re.search(rf'{key}: {NUMBER}', final[-1]), key
+    network, solver = (
+        float(re.search(rf'sec_per_img/{stage}: ({NUMBER})', final[-1])[1])
+        for stage in ('network', 'solver'))
+    assert network > 0 and solver > 0
+    # the per-class PQ table (classwise=True) and the per-class IoU table
+    for name in ('disc', 'square', 'triangle', 'grass', 'water', 'tiles'):
+        assert re.search(rf'\|\s*{name}\s*\|\s*{NUMBER}', output), name
+    assert 'seconds per image over 3 images' in output
