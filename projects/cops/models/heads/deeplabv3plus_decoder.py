@@ -11,7 +11,7 @@ from mmseg.models.utils import resize
 from torch import Tensor
 
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptMultiConfig
 
 
 @MODELS.register_module()
