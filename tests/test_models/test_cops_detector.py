@@ -93,8 +93,11 @@ def synthetic_sample(seed, size=(48, 56)):
             results)
 
 
-def batch(model, seeds, training):
-    samples = [synthetic_sample(seed) for seed in seeds]
+def batch(model, seeds, training, sizes=None):
+    sizes = sizes or [(48, 56)] * len(seeds)
+    samples = [
+        synthetic_sample(seed, size) for seed, size in zip(seeds, sizes)
+    ]
     return model.data_preprocessor(
         dict(
             inputs=[s['inputs'] for s in samples],
@@ -149,13 +152,16 @@ def test_predict_returns_valid_panoptic_map():
         assert sample.metainfo[f'time_{stage}'] >= 0
 
 
-def test_predict_rescales_to_original_shape():
+def test_predict_handles_padding_and_rescaling():
     model = tiny_cops().eval()
-    data = batch(model, [3], training=False)
+    # two sizes: the preprocessor pads both to 64 x 64
+    data = batch(model, [3, 4], training=False, sizes=[(48, 56), (40, 36)])
     data['data_samples'][0].set_metainfo(dict(ori_shape=(24, 28)))
     with torch.no_grad():
-        sample = model(**data, mode='predict')[0]
-    assert sample.pred_panoptic_seg.sem_seg.shape == (1, 24, 28)
+        samples = model(**data, mode='predict')
+    assert samples[0].pred_panoptic_seg.sem_seg.shape == (1, 24, 28)
+    assert samples[1].pred_panoptic_seg.sem_seg.shape == (1, 40, 36)
+    assert samples[1].pred_instances.masks.shape[1:] == (40, 36)
 
 
 def test_mismatched_classes_raise():
