@@ -125,6 +125,8 @@ def test_bad_inputs_raise():
     sem, masks = full_resolution()
     with pytest.raises(ValueError, match='instance_masks'):
         cops_targets(sem, masks[:, :4], None, **KWARGS)
+    with pytest.raises(ValueError, match='1 flags for 2 instance masks'):
+        cops_targets(sem, masks, np.array([True]), **KWARGS)
     with pytest.raises(ValueError, match='edge_distances'):
         GenerateCOPSTargets(edge_distances=(0, 1))
     with pytest.raises(KeyError, match='gt_masks'):

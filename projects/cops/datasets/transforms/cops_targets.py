@@ -79,6 +79,9 @@ def cops_targets(
     num_instances = instance_masks.shape[0]
     if instance_ignore is None:
         instance_ignore = np.zeros(num_instances, dtype=bool)
+    if len(instance_ignore) != num_instances:
+        raise ValueError(f'instance_ignore has {len(instance_ignore)} flags '
+                         f'for {num_instances} instance masks')
     height, width = sem_seg.shape
     rows = np.minimum(
         np.arange(-(-height // stride)) * stride + stride // 2, height - 1)
