@@ -32,8 +32,10 @@ def shrunk_config(data_root,
                   checkpoint_interval,
                   batch_size=2,
                   random_augmentation=True,
+                  base_config=BASE_CONFIG,
                   **options):
-    """The synthetic stage-1 config, shrunk for a test of a few seconds.
+    """A synthetic config (stage 1 unless ``base_config`` says otherwise),
+    shrunk for a test of a few seconds.
 
     Tiny widths, ``data_root`` data at 64 x 64, no validation (testing on
     the val split with PQ only), a loss log and scalar record every iteration
@@ -41,7 +43,7 @@ def shrunk_config(data_root,
     training; without ``random_augmentation`` the ``Random*`` transforms are
     dropped. ``options`` are merged last (dotted keys).
     """
-    cfg = Config.fromfile(BASE_CONFIG)
+    cfg = Config.fromfile(base_config)
     pipeline = []
     for transform in cfg.train_dataloader.dataset.pipeline:
         if not random_augmentation and transform['type'].startswith('Random'):
@@ -77,7 +79,9 @@ def shrunk_config(data_root,
         'log_processor.window_size': 1,
         'randomness': dict(seed=0, deterministic=True),
     })
-    cfg.param_scheduler[0]['end'] = max_iters
+    cfg.param_scheduler = [
+        dict(type='PolyLR', power=0.9, end=max_iters, by_epoch=False)
+    ]
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_dataloader.merge(
         dict(
@@ -127,9 +131,14 @@ def run_checked(command):
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT)
+    output = proc.stdout + proc.stderr
+    errors = [
+        line for line in output.splitlines()
+        if 'rror' in line or 'terminate' in line or 'what()' in line
+    ]
     assert proc.returncode == 0, (
-        f'{" ".join(command)} failed ({proc.returncode}):\n'
-        f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+        f'{" ".join(command)} failed ({proc.returncode}):\n' +
+        '\n'.join(errors[-10:]) + '\n' + output[-2000:])
     return proc
 
 

@@ -18,15 +18,17 @@ import os.path as osp
 import sys
 from glob import glob
 
+import mmengine
 import pytest
 import torch
-from reliability_utils import (REPO, read_scalars, run_checked, shrunk_config,
-                               train)
+from reliability_utils import (NUM_VAL, REPO, read_scalars, run_checked,
+                               shrunk_config, train)
 
 import projects.cops  # noqa: F401
 from projects.cops.utils.cpu_distributed import replace_norm_type
 
 NUM_ITERS = 3
+NUM_CLASSES = 6  # void label of the synthetic panoptic maps
 LOSS_RTOL = 1e-5
 
 
@@ -101,11 +103,12 @@ def saved_metrics(work_dir):
 
 def test_two_process_evaluation_equals_one_process(runs, tmp_path):
     """``tools/dist_test.sh`` on CPU: the ranks' predictions are gathered
-    and evaluated once, with the single-process PQ."""
+    in dataset order, every image once, and evaluated once: the same
+    predictions and PQ as one process."""
     work_dir, _ = runs[2]
     config = glob(osp.join(work_dir, '*.py'))[0]
     checkpoint = osp.join(work_dir, f'iter_{NUM_ITERS}.pth')
-    metrics = {}
+    metrics, predictions = {}, {}
     for num_procs in (1, 2):
         test_dir = str(tmp_path / f'test_{num_procs}')
         if num_procs == 1:
@@ -118,10 +121,20 @@ def test_two_process_evaluation_equals_one_process(runs, tmp_path):
                 osp.join(REPO, 'tools/dist_test.sh'), config, checkpoint,
                 str(num_procs)
             ]
-        run_checked(command + ['--work-dir', test_dir])
+        out = osp.join(test_dir, 'predictions.pkl')
+        run_checked(command + ['--work-dir', test_dir, '--out', out])
         metrics[num_procs] = saved_metrics(test_dir)
-    assert metrics[1]['coco_panoptic/PQ'] > 0
+        predictions[num_procs] = mmengine.load(out)
     assert metrics[2] == metrics[1]
+    assert [result['img_id']
+            for result in predictions[2]] == list(range(1, NUM_VAL + 1))
+    for one, two in zip(predictions[1], predictions[2]):
+        assert one['img_id'] == two['img_id']
+        for key in ('pred_panoptic_seg', 'pred_sem_seg'):
+            assert torch.equal(one[key]['sem_seg'], two[key]['sem_seg'])
+    # not a trivial comparison: the model predicts segments, not only void
+    assert any((result['pred_panoptic_seg']['sem_seg'] != NUM_CLASSES).any()
+               for result in predictions[1])
 
 
 def test_two_processes_follow_the_one_process_loss_trajectory(runs):
@@ -132,3 +145,29 @@ def test_two_processes_follow_the_one_process_loss_trajectory(runs):
             assert two[step][key] == pytest.approx(
                 one[step][key], rel=LOSS_RTOL), (step, key)
     assert len({record['loss'] for record in one.values()}) == NUM_ITERS
+
+
+def test_stage2_through_the_solver_trains_on_two_cpu_processes(
+        runs, synthetic_root, tmp_path):
+    """The end-to-end config (PQ loss back-propagated through the AMWC
+    solver, frozen parts) from the 1-process stage-1 checkpoint."""
+    cfg = shrunk_config(
+        synthetic_root,
+        max_iters=2,
+        checkpoint_interval=2,
+        base_config=osp.join(REPO, 'configs/cops_r18_synthetic.py'),
+        load_from=osp.join(runs[1][0], f'iter_{NUM_ITERS}.pth'))
+    config = str(tmp_path / 'cops_tiny_stage2.py')
+    cfg.dump(config)
+    work_dir = str(tmp_path / 'work')
+    proc = run_checked([
+        osp.join(REPO, 'tools/dist_train.sh'), config, '2', '--work-dir',
+        work_dir
+    ])
+    output = proc.stdout + proc.stderr
+    records = read_scalars(work_dir)
+    assert sorted(records) == [1, 2]
+    for step in (1, 2):
+        assert output.count(f'Iter(train) [{step}/2]') == 1
+        assert records[step]['loss_pq'] > 0
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
