@@ -36,9 +36,10 @@ void check_instance(const at::Tensor &node_costs, const at::Tensor &edges,
                     where);
   TORCH_CHECK_VALUE(edges.size(0) < (int64_t{1} << 31) - 1,
                     "edges has too many edges", where);
-  TORCH_CHECK_VALUE(edge_costs.dim() == 1 && edge_costs.size(0) == edges.size(0),
-                    "edge_costs must have shape [E] = [", edges.size(0),
-                    "], got ", edge_costs.sizes(), where);
+  TORCH_CHECK_VALUE(
+      edge_costs.dim() == 1 && edge_costs.size(0) == edges.size(0),
+      "edge_costs must have shape [E] = [", edges.size(0), "], got ",
+      edge_costs.sizes(), where);
   TORCH_CHECK_VALUE(
       partitionable.dim() == 1 && partitionable.size(0) == node_costs.size(1),
       "partitionable must have shape [L] = [", node_costs.size(1), "], got ",

@@ -59,7 +59,8 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     const std::vector<at::Tensor> &partitionable, int64_t num_threads) {
   const std::size_t count = node_costs.size();
   std::vector<mmcv_ops::AmwcProblem> problems(count);
-  std::vector<std::vector<double>> node_buffers(count), edge_cost_buffers(count);
+  std::vector<std::vector<double>> node_buffers(count);
+  std::vector<std::vector<double>> edge_cost_buffers(count);
   std::vector<std::vector<int64_t>> edge_buffers(count);
   for (std::size_t k = 0; k < count; ++k) {
     mmcv_ops::AmwcProblem &problem = problems[k];
