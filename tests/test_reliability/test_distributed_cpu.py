@@ -44,7 +44,6 @@ def comparable_config(data_root, batch_size):
             'model.affinity_head.decoder.aspp_dropout_ratio': 0.,
             'model.semantic_head.loss_sem.top_k_ratio': 1.,
             'model.affinity_head.loss_boundary.top_k_ratio': 1.,
-            'find_unused_parameters': True,
         })
     assert replace_norm_type(cfg.model, 'BN', 'SyncBN') > 0
     return cfg
