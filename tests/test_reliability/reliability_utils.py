@@ -149,13 +149,15 @@ def train(config, work_dir, *args):
 
 def read_scalars(work_dir):
     """Training records ``{iter: {'loss': ..., ...}}`` of every run (each
-    timestamped folder) in ``work_dir``, later runs overwriting earlier."""
+    timestamped folder) in ``work_dir``, later runs overwriting earlier; a
+    line still being written is left out."""
     records = {}
     for path in sorted(
             glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'loss' in record:
-                    records[record['iter']] = record
+            complete_lines = f.read().split('\n')[:-1]
+        for line in complete_lines:
+            record = json.loads(line)
+            if 'loss' in record:
+                records[record['iter']] = record
     return records
