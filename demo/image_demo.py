@@ -27,9 +27,7 @@ def parse_args():
     parser.add_argument('inputs', help='an image file or a folder of images')
     parser.add_argument('config', help='model config file')
     parser.add_argument(
-        '--weights',
-        required=True,
-        help='checkpoint file (local path or URL)')
+        '--weights', required=True, help='checkpoint file (local path or URL)')
     parser.add_argument(
         '--out-dir', default='outputs', help='output directory')
     parser.add_argument(

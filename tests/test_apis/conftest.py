@@ -51,18 +51,30 @@ def cops_config(synthetic_root, tmp_path_factory):
         project_channels=(4, 8),
         decoder_channels=8)
     cfg.merge_from_dict({
-        'model.backbone.base_channels': 8,
-        'model.backbone.stem_channels': 8,
-        'model.semantic_head.decoder': decoder,
-        'model.semantic_head.head_channels': 8,
-        'model.affinity_head.decoder': decoder,
-        'model.affinity_head.head_channels': 8,
-        'model.affinity_head.classifier_channels': 4,
-        'model.test_cfg': dict(instance_min_area=0, stuff_min_area=0),
-        'test_dataloader.batch_size': 2,
-        'test_dataloader.num_workers': 0,
-        'test_dataloader.persistent_workers': False,
-        'test_dataloader.dataset.data_root': synthetic_root,
+        'model.backbone.base_channels':
+        8,
+        'model.backbone.stem_channels':
+        8,
+        'model.semantic_head.decoder':
+        decoder,
+        'model.semantic_head.head_channels':
+        8,
+        'model.affinity_head.decoder':
+        decoder,
+        'model.affinity_head.head_channels':
+        8,
+        'model.affinity_head.classifier_channels':
+        4,
+        'model.test_cfg':
+        dict(instance_min_area=0, stuff_min_area=0),
+        'test_dataloader.batch_size':
+        2,
+        'test_dataloader.num_workers':
+        0,
+        'test_dataloader.persistent_workers':
+        False,
+        'test_dataloader.dataset.data_root':
+        synthetic_root,
     })
     panoptic, _, instances, _ = cfg.test_evaluator
     panoptic.ann_file = synthetic_root + 'annotations/panoptic_val.json'

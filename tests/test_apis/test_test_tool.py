@@ -29,14 +29,17 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
                           timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
-    keys = [f'coco_panoptic/{key}' for key in
-            ('PQ', 'SQ', 'RQ', 'PQ_th', 'SQ_th', 'RQ_th', 'PQ_st', 'SQ_st',
-             'RQ_st')]
-    keys += ['sem_seg/mIoU', 'coco/segm_mAP', 'coco/segm_mAP_50',
-             'sec_per_img/network', 'sec_per_img/solver',
-             'sec_per_img/total']
-    final = [line for line in output.splitlines() if 'coco_panoptic/PQ:' in
-             line]
+    keys = [
+        f'coco_panoptic/{key}' for key in ('PQ', 'SQ', 'RQ', 'PQ_th', 'SQ_th',
+                                           'RQ_th', 'PQ_st', 'SQ_st', 'RQ_st')
+    ]
+    keys += [
+        'sem_seg/mIoU', 'coco/segm_mAP', 'coco/segm_mAP_50',
+        'sec_per_img/network', 'sec_per_img/solver', 'sec_per_img/total'
+    ]
+    final = [
+        line for line in output.splitlines() if 'coco_panoptic/PQ:' in line
+    ]
     assert final, output[-4000:]
     for key in keys:
         assert re.search(rf'{key}: {NUMBER}', final[-1]), key

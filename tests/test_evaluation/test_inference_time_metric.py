@@ -8,8 +8,11 @@ import projects.cops  # noqa: F401  (registers the metric)
 
 def samples(*times):
     return [
-        dict(img_path=f'{i}.png', time_network=network, time_solver=solver,
-             time_postprocess=post)
+        dict(
+            img_path=f'{i}.png',
+            time_network=network,
+            time_solver=solver,
+            time_postprocess=post)
         for i, (network, solver, post) in enumerate(times)
     ]
 

@@ -27,9 +27,11 @@ def synthetic_root(tmp_path_factory):
     spec.loader.exec_module(generator)
     root = str(tmp_path_factory.mktemp('synthetic')) + '/'
     generator.generate(
-        root, 1, 4, seed=3, params=generator.SceneParams(size=64,
-                                                          min_extent=12.,
-                                                          max_extent=32.))
+        root,
+        1,
+        4,
+        seed=3,
+        params=generator.SceneParams(size=64, min_extent=12., max_extent=32.))
     return root
 
 

@@ -57,8 +57,8 @@ class COPSInferencer(DetInferencer):
                 raise ValueError('save_result_images needs an out_dir')
             # array inputs are named by their number, as in vis/
             first_number = self.num_visualized_imgs - len(inputs)
-            for number, (single_input, pred) in enumerate(
-                    zip(inputs, preds), first_number):
+            for number, (single_input,
+                         pred) in enumerate(zip(inputs, preds), first_number):
                 name = osp.splitext(osp.basename(single_input))[0] \
                     if isinstance(single_input, str) else f'{number:08d}'
                 self.save_result_images(
@@ -77,8 +77,9 @@ class COPSInferencer(DetInferencer):
             prefix (str): output path without the ``_<kind>.png`` ending.
         """
         missing = [
-            key for key in ('pred_panoptic_seg', 'pred_sem_seg',
-                            'pred_boundaries') if key not in pred
+            key
+            for key in ('pred_panoptic_seg', 'pred_sem_seg', 'pred_boundaries')
+            if key not in pred
         ]
         if missing:
             raise ValueError(

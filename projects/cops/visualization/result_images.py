@@ -10,10 +10,11 @@ from ..models.utils import resize_grid_map
 CUT_VALUE = 255  # grey level of a cut edge in the boundary images
 
 
-def semantic_colour_map(sem_seg: np.ndarray,
-                        palette: Sequence[Tuple[int, int, int]],
-                        void_colour: Tuple[int, int, int] = (0, 0, 0)
-                        ) -> np.ndarray:
+def semantic_colour_map(
+    sem_seg: np.ndarray,
+    palette: Sequence[Tuple[int, int, int]],
+    void_colour: Tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
     """Colour a semantic map with the dataset palette.
 
     Args:
@@ -32,8 +33,7 @@ def semantic_colour_map(sem_seg: np.ndarray,
     return lookup[labels]
 
 
-def boundary_images(pred_boundaries: PixelData,
-                    img_shape: Sequence[int],
+def boundary_images(pred_boundaries: PixelData, img_shape: Sequence[int],
                     ori_shape: Sequence[int]) -> np.ndarray:
     """One image per edge offset of the edges the AMWC solution cuts.
 

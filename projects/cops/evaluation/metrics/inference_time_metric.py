@@ -56,11 +56,11 @@ class InferenceTimeMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Mean over the images of each stage and of their sum."""
-        times = np.asarray(results, dtype=np.float64).reshape(
-            -1, len(self.stages))
+        times = np.asarray(
+            results, dtype=np.float64).reshape(-1, len(self.stages))
         means = dict(zip(self.stages, times.mean(0).tolist()))
         means['total'] = float(times.sum(1).mean())
         MMLogger.get_current_instance().info(
-            f'seconds per image over {len(times)} images: ' + ', '.join(
-                f'{name} {value:.4f}' for name, value in means.items()))
+            f'seconds per image over {len(times)} images: ' +
+            ', '.join(f'{name} {value:.4f}' for name, value in means.items()))
         return means

@@ -7,7 +7,8 @@ import torch
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmcv_ops import grid_graph, grid_maps_to_edge_values, solve_amwc_batch
+from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
+                      grid_maps_to_edge_values, solve_amwc_batch)
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -201,8 +202,13 @@ class COPS(BaseDetector):
         void = C), ``pred_sem_seg`` (``[1, H, W]`` AMWC classes) and
         ``pred_instances`` (``masks`` ``[K, H, W]`` bool, ``labels``,
         ``scores``, ``bboxes``), at ``ori_shape`` when ``rescale`` else at
-        ``img_shape``. The metainfo gets the batch's wall-clock seconds per
-        image of each stage, ``time_network`` (backbone and heads),
+        ``img_shape``, and ``pred_boundaries`` (``cut`` ``[2 * D, h_i, w_i]``
+        bool on the image's output grid: True where the AMWC solution cuts
+        the edge at offset ``edge_distances[k]``, channel ``2 * k + r``,
+        r = 0 to the point below, 1 to the right, stored on the first
+        point; metainfo ``edge_distances`` and ``stride``). The metainfo
+        gets the batch's wall-clock seconds per image of each stage,
+        ``time_network`` (backbone and heads),
         ``time_solver`` (costs and AMWC) and ``time_postprocess``, read by
         ``InferenceTimeMetric``.
         """
@@ -241,6 +247,13 @@ class COPS(BaseDetector):
                 labels=result['labels'],
                 scores=result['scores'],
                 bboxes=mask2bbox(result['masks']))
+            sample.pred_boundaries = PixelData(
+                metainfo=dict(
+                    edge_distances=self.edge_distances,
+                    stride=self.output_stride),
+                cut=edge_values_to_grid_maps(solution.cut, height, width,
+                                             self.edge_distances).flatten(
+                                                 0, 1))
         clock.lap('postprocess')
         per_image = {
             f'time_{stage}': seconds / len(batch_data_samples)
