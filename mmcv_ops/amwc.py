@@ -176,7 +176,10 @@ def solve_amwc_batch(node_costs: Sequence[ArrayLike],
         partitionable (Tensor | ndarray | list): [L_k] bool, True for thing
             labels; shared or one per instance.
         num_threads (int, optional): Worker threads; defaults to the cores
-            available to this process. The results do not depend on it.
+            available to this process. Instances are solved side by side;
+            threads beyond one per instance go to the block phase inside
+            the large ones, so at most ``num_threads`` run at once. The
+            results do not depend on it.
 
     Returns:
         list[AmwcResult]: One result per instance, in input order.
@@ -204,17 +207,29 @@ def solve_mwc_batch(node_costs: Sequence[ArrayLike],
     ]
 
 
-def solve_amwc(node_costs: ArrayLike, edges: ArrayLike, edge_costs: ArrayLike,
-               partitionable: ArrayLike) -> AmwcResult:
+def solve_amwc(node_costs: ArrayLike,
+               edges: ArrayLike,
+               edge_costs: ArrayLike,
+               partitionable: ArrayLike,
+               num_threads: Optional[int] = None) -> AmwcResult:
     """Solves one AMWC instance: node_costs [N, L] float, edges [E, 2] int,
-    edge_costs [E] float, partitionable [L] bool (True = thing label)."""
+    edge_costs [E] float, partitionable [L] bool (True = thing label).
+
+    Large instances (N >= 4096) grow their first clusters in blocks of
+    consecutive node indices on ``num_threads`` threads (default: the cores
+    available); the result does not depend on ``num_threads``."""
     return solve_amwc_batch([node_costs],
                             edges, [edge_costs],
                             partitionable,
-                            num_threads=1)[0]
+                            num_threads=num_threads)[0]
 
 
-def solve_mwc(node_costs: ArrayLike, edges: ArrayLike,
-              edge_costs: ArrayLike) -> MwcResult:
-    """Solves one MWC instance: an edge is cut iff its labels differ."""
-    return solve_mwc_batch([node_costs], edges, [edge_costs], num_threads=1)[0]
+def solve_mwc(node_costs: ArrayLike,
+              edges: ArrayLike,
+              edge_costs: ArrayLike,
+              num_threads: Optional[int] = None) -> MwcResult:
+    """Solves one MWC instance: an edge is cut iff its labels differ;
+    ``num_threads`` as in :func:`solve_amwc`."""
+    return solve_mwc_batch([node_costs],
+                           edges, [edge_costs],
+                           num_threads=num_threads)[0]

@@ -63,8 +63,8 @@ def parse_args():
         '--threads',
         type=int,
         default=None,
-        help='threads of the batched call (default: all '
-        'available cores)')
+        help='threads of every solve and of the batched call (default: '
+        'all available cores)')
     return parser.parse_args()
 
 
@@ -101,9 +101,10 @@ def load_instances(args, workdir):
 
 
 def timed(solve, repeats):
-    """(median wall seconds, median CPU seconds of this process, last result)
-    of ``repeats`` calls. On a shared machine the CPU time of a
-    single-threaded solve is the steadier figure."""
+    """(median wall seconds, median CPU seconds of this process summed over
+    its threads, last result) of ``repeats`` calls. On a shared machine the
+    CPU time is the steadier figure; with one thread it bounds the wall time
+    on an idle core."""
     wall, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -126,10 +127,17 @@ def main():
     logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for name, inst in instances.items():
         problems = (
-            ('AMWC', lambda: solve_amwc(inst['node_costs'], inst[
-                'edges'], inst['edge_costs'], inst['partitionable'])),
-            ('MWC', lambda: solve_mwc(inst['node_costs'], inst['edges'], inst[
-                'edge_costs'])),
+            ('AMWC', lambda: solve_amwc(
+                inst['node_costs'],
+                inst['edges'],
+                inst['edge_costs'],
+                inst['partitionable'],
+                num_threads=args.threads)),
+            ('MWC', lambda: solve_mwc(
+                inst['node_costs'],
+                inst['edges'],
+                inst['edge_costs'],
+                num_threads=args.threads)),
         )
         for k, (problem, solve) in enumerate(problems):
             seconds, cpu, result = timed(solve, args.repeats)

@@ -2,12 +2,12 @@
 #include "amwc_solver.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <thread>
 
+#include "block_growth.hpp"
 #include "greedy_contraction.hpp"
 #include "node_moves.hpp"
+#include "parallel_for.hpp"
 
 namespace mmcv_ops {
 
@@ -53,12 +53,16 @@ AmwcSolution make_solution(const AmwcProblem &problem,
 
 }  // namespace
 
-AmwcSolution solve_amwc_greedy(const AmwcProblem &problem) {
+AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
   std::vector<int32_t> labels;
   std::vector<uint32_t> roots;
   if (problem.num_nodes > 0) {
     {
-      GreedyContraction contraction(problem);
+      const int num_blocks = num_growth_blocks(problem.num_nodes);
+      GreedyContraction contraction(
+          problem, num_blocks > 1
+                       ? grow_in_blocks(problem, num_blocks, num_threads)
+                       : std::vector<uint32_t>());
       roots = contraction.run(labels);
     }
     improve_by_node_moves(problem, labels, roots, kMaxMovePasses);
@@ -68,29 +72,18 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem) {
 
 std::vector<AmwcSolution> solve_amwc_greedy_batch(
     const std::vector<AmwcProblem> &problems, int num_threads) {
-  std::vector<AmwcSolution> solutions(problems.size());
   if (num_threads <= 0)
-    num_threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t workers =
-      std::min(problems.size(), static_cast<std::size_t>(num_threads));
-  std::atomic<std::size_t> next{0};
-  std::vector<std::exception_ptr> errors(problems.size());
-  const auto work = [&]() {
-    for (std::size_t k = next++; k < problems.size(); k = next++) {
-      try {
-        solutions[k] = solve_amwc_greedy(problems[k]);
-      } catch (...) {
-        errors[k] = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (std::thread &thread : threads) thread.join();
-  for (const std::exception_ptr &error : errors) {
-    if (error) std::rethrow_exception(error);
-  }
+    num_threads = static_cast<int>(
+        std::max(1u, std::thread::hardware_concurrency()));
+  // Instances run side by side; the threads beyond one per instance go to
+  // the block phase inside them, so at most num_threads run at once.
+  const int inner = std::max<int>(
+      1, num_threads / static_cast<int>(std::max<std::size_t>(
+                           problems.size(), 1)));
+  std::vector<AmwcSolution> solutions(problems.size());
+  parallel_for(problems.size(), num_threads, [&](std::size_t k) {
+    solutions[k] = solve_amwc_greedy(problems[k], inner);
+  });
   return solutions;
 }
 

@@ -36,11 +36,16 @@ struct AmwcSolution {
 };
 
 // Greedy contraction with stuff labels handled inside the optimisation,
-// followed by a node-move local search. Deterministic.
-AmwcSolution solve_amwc_greedy(const AmwcProblem &problem);
+// followed by a node-move local search. Large problems grow their first
+// clusters in blocks on num_threads threads. Deterministic; the result does
+// not depend on num_threads.
+AmwcSolution solve_amwc_greedy(const AmwcProblem &problem,
+                               int num_threads = 1);
 
 // Solves independent problems on num_threads threads (<= 0: hardware
-// concurrency). The result does not depend on the thread count.
+// concurrency): side by side, with the threads left over (num_threads
+// beyond the number of problems) shared out to the blocks inside each.
+// The result does not depend on the thread count.
 std::vector<AmwcSolution> solve_amwc_greedy_batch(
     const std::vector<AmwcProblem> &problems, int num_threads);
 

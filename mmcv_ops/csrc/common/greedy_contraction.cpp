@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 namespace mmcv_ops {
 
@@ -46,11 +47,13 @@ double min_of_sum(const double *a, const double *b, int64_t count) {
 
 }  // namespace
 
-GreedyContraction::GreedyContraction(const AmwcProblem &problem)
+GreedyContraction::GreedyContraction(const AmwcProblem &problem,
+                                     std::vector<uint32_t> start)
     : num_nodes_(problem.num_nodes),
       num_labels_(problem.num_labels),
       problem_(problem),
       is_thing_(problem.num_labels, 0),
+      parent_(std::move(start)),
       edge_map_(0),
       summed_(problem.num_labels),
       scratch_(problem.num_labels, 0.0) {
@@ -68,33 +71,44 @@ uint32_t GreedyContraction::find(uint32_t node) {
   return node;
 }
 
-// Every node starts as its own cluster with its cheapest label. Edges are
-// stored ordered by their smaller end (a counting sort, which also sums
-// parallel input edges without hashing), so the edges of a node sit close
-// together in memory.
+// Every node starts in its start cluster (by default alone), every cluster
+// with its cheapest label. Edges between clusters are stored ordered by their
+// smaller end (a counting sort, which also sums parallel input edges without
+// hashing), so the edges of a cluster sit close together in memory.
 void GreedyContraction::build_graph() {
   const std::size_t n = static_cast<std::size_t>(num_nodes_);
   costs_.assign(problem_.node_costs, problem_.node_costs + n * num_labels_);
-  label_.resize(n);
-  parent_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    label_[i] = argmin(row(i), num_labels_);
-    parent_[i] = static_cast<uint32_t>(i);
+  const bool from_singletons = parent_.empty();
+  if (from_singletons) {
+    parent_.resize(n);
+    std::iota(parent_.begin(), parent_.end(), 0u);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (parent_[i] == i) continue;
+      double *dst = row(parent_[i]);
+      const double *src = row(i);
+      for (int64_t l = 0; l < num_labels_; ++l) dst[l] += src[l];
+    }
   }
+  label_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
   const int64_t *ends = problem_.edges;
   const std::size_t num_input = static_cast<std::size_t>(problem_.num_edges);
   std::vector<uint32_t> start(n + 1, 0);
-  for (std::size_t e = 0; e < num_input; ++e)
-    ++start[std::min(ends[2 * e], ends[2 * e + 1]) + 1];
+  for (std::size_t e = 0; e < num_input; ++e) {
+    const uint32_t i = parent_[ends[2 * e]], j = parent_[ends[2 * e + 1]];
+    if (i != j) ++start[std::min(i, j) + 1];
+  }
   std::partial_sum(start.begin(), start.end(), start.begin());
-  std::vector<uint32_t> other(num_input);
-  std::vector<uint32_t> input_edge(num_input);
+  std::vector<uint32_t> other(start[n]);
+  std::vector<uint32_t> input_edge(start[n]);
   {
     std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
     for (std::size_t e = 0; e < num_input; ++e) {
-      const int64_t i = ends[2 * e], j = ends[2 * e + 1];
+      const uint32_t i = parent_[ends[2 * e]], j = parent_[ends[2 * e + 1]];
+      if (i == j) continue;
       const uint32_t slot = cursor[std::min(i, j)]++;
-      other[slot] = static_cast<uint32_t>(std::max(i, j));
+      other[slot] = std::max(i, j);
       input_edge[slot] = static_cast<uint32_t>(e);
     }
   }
@@ -104,7 +118,6 @@ void GreedyContraction::build_graph() {
     for (uint32_t k = start[i]; k < start[i + 1]; ++k) {
       const uint32_t j = other[k];
       const double cost = problem_.edge_costs[input_edge[k]];
-      if (j == i) continue;
       if (owner[j] == i) {
         edges_[position[j]].cost += cost;
         continue;
@@ -393,6 +406,19 @@ bool GreedyContraction::relabel_pass() {
   return improved;
 }
 
+std::vector<uint32_t> GreedyContraction::roots() {
+  std::vector<uint32_t> result(num_nodes_);
+  for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
+    result[i] = find(i);
+  return result;
+}
+
+std::vector<uint32_t> GreedyContraction::grow() {
+  build_graph();
+  contract_greedily();
+  return roots();
+}
+
 std::vector<uint32_t> GreedyContraction::run(std::vector<int32_t> &labels) {
   build_graph();
   contract_greedily();
@@ -401,13 +427,11 @@ std::vector<uint32_t> GreedyContraction::run(std::vector<int32_t> &labels) {
   do {
     contract_greedily();
   } while (relabel_pass());
+  std::vector<uint32_t> result = roots();
   labels.resize(num_nodes_);
-  std::vector<uint32_t> roots(num_nodes_);
-  for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i) {
-    roots[i] = find(i);
-    labels[i] = label_[roots[i]];
-  }
-  return roots;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
+    labels[i] = label_[result[i]];
+  return result;
 }
 
 }  // namespace mmcv_ops

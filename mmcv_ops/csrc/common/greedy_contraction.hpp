@@ -19,6 +19,9 @@
 // contraction or relabelling that gives a cluster stuff label s also absorbs
 // its neighbours labelled s, and its gain counts their edges, which stop
 // being cut. Gains are exact for the AMWC objective in this phase.
+//
+// Phase 1 may start from a given clustering instead of single nodes (the
+// result of growing clusters in blocks of nodes, see block_growth.hpp).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +36,13 @@ namespace mmcv_ops {
 
 class GreedyContraction {
  public:
-  explicit GreedyContraction(const AmwcProblem &problem);
+  // start: [N] representative of every node's initial cluster (a node that
+  // represents itself is one); empty = every node alone.
+  explicit GreedyContraction(const AmwcProblem &problem,
+                             std::vector<uint32_t> start = {});
+
+  // Runs phase 1 only; returns the cluster representative of every node.
+  std::vector<uint32_t> grow();
 
   // Runs both phases; returns the cluster representative of every node and
   // fills labels with the node labels.
@@ -54,6 +63,7 @@ class GreedyContraction {
 
   void build_graph();
   uint32_t find(uint32_t node);
+  std::vector<uint32_t> roots();
   uint32_t other_end(uint32_t edge, uint32_t cluster) const {
     return edges_[edge].u == cluster ? edges_[edge].v : edges_[edge].u;
   }

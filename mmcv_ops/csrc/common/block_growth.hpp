@@ -1,0 +1,28 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// Phase 1 of the greedy contraction on blocks of nodes, in parallel.
+//
+// The nodes are split into num_blocks ranges of consecutive indices (row
+// bands of a grid graph). Each block grows clusters by the phase-1 greedy
+// contraction on the edges inside it; edges between blocks are left to the
+// contraction on the whole graph, which continues from these clusters. The
+// blocks depend only on the node count, never on the thread count, so the
+// result does not either; smaller working sets also cut cache misses.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "amwc_solver.hpp"
+
+namespace mmcv_ops {
+
+// Blocks used for a problem with num_nodes nodes; 1 = no block phase.
+int num_growth_blocks(int64_t num_nodes);
+
+// [N] representative of every node's cluster after growing the clusters in
+// num_blocks blocks on num_threads threads; a representative is the node of
+// its cluster that represents itself.
+std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
+                                     int num_blocks, int num_threads);
+
+}  // namespace mmcv_ops

@@ -1,0 +1,42 @@
+// Copyright (c) OpenMMLab. All rights reserved.
+// Runs independent tasks 0..count-1 on a few threads.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <thread>
+#include <vector>
+
+namespace mmcv_ops {
+
+// Calls task(k) for every k in [0, count) on min(count, num_threads) threads
+// (the calling thread is one of them), each taking the next unclaimed k, and
+// rethrows the first exception by task index. Tasks must be independent, so
+// the results do not depend on the thread count.
+template <typename Task>
+void parallel_for(std::size_t count, int num_threads, const Task &task) {
+  const std::size_t workers =
+      std::min(count, static_cast<std::size_t>(std::max(num_threads, 1)));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(count);
+  const auto work = [&]() {
+    for (std::size_t k = next++; k < count; k = next++) {
+      try {
+        task(k);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread &thread : threads) thread.join();
+  for (const std::exception_ptr &error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
+}  // namespace mmcv_ops

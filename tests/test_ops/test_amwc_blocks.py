@@ -1,0 +1,103 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The block phase of the solver: instances with N >= 4096 nodes grow their
+first clusters in blocks of 2048 consecutive node indices on several threads
+(csrc/common/block_growth.cpp)."""
+import numpy as np
+import torch
+
+from mmcv_ops import (grid_graph, solve_amwc, solve_amwc_batch, solve_mwc,
+                      solve_mwc_batch)
+from mmcv_ops.testing import check_amwc_solution, random_amwc_instance
+
+THREAD_COUNTS = (1, 2, 3)
+
+
+def planted_grid_instance(rng, height=96, width=128):
+    """A grid with four rectangular segments (labels 0, 1, 0 and 2; label 0
+    is a thing, so its two rectangles are two instances) and noisy costs
+    that favour them; returns the instance and the planted segment ids."""
+    offsets = (1, 4, 16)
+    edges = grid_graph(height, width, offsets).numpy()
+    ys, xs = np.divmod(np.arange(height * width), width)
+    segment = 2 * (ys >= height // 2) + (xs >= width // 3)
+    labels = np.array([0, 1, 0, 2])[segment]
+    node_costs = rng.normal(scale=0.8, size=(height * width, 4))
+    node_costs[np.arange(height * width), labels] -= 1.0
+    same = segment[edges[:, 0]] == segment[edges[:, 1]]
+    edge_costs = np.where(same, 0.3, -0.3) + rng.normal(
+        scale=0.2, size=len(edges))
+    instance = dict(
+        node_costs=node_costs,
+        edges=edges,
+        edge_costs=edge_costs,
+        partitionable=np.array([True, False, False, True]))
+    return instance, labels, segment
+
+
+def planted_objective(instance, labels, segment):
+    edges = instance['edges']
+    cut = segment[edges[:, 0]] != segment[edges[:, 1]]
+    return (instance['node_costs'][np.arange(len(labels)), labels].sum() +
+            instance['edge_costs'][cut].sum())
+
+
+def assert_same_results(first, second):
+    for a, b in zip(first, second):
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b)
+        else:
+            assert a == b
+
+
+def test_grid_above_block_threshold():
+    instance, labels, segment = planted_grid_instance(
+        np.random.default_rng(0))
+    results = [
+        solve_amwc(**instance, num_threads=threads)
+        for threads in THREAD_COUNTS
+    ]
+    check_amwc_solution(instance, results[0].labels, results[0].cut,
+                        results[0].objective, results[0].clusters)
+    for result in results[1:]:
+        assert_same_results(results[0], result)
+    # Bands of 2048 nodes cut the planted segments; the contraction on the
+    # whole graph must still join each into one cluster (up to a few noisy
+    # nodes).
+    assert results[0].objective <= planted_objective(instance, labels, segment)
+    clusters = results[0].clusters.numpy()
+    for k in range(4):
+        members = clusters[segment == k]
+        assert np.bincount(members).max() >= 0.99 * len(members)
+
+    mwc_args = {k: v for k, v in instance.items() if k != 'partitionable'}
+    mwc = [
+        solve_mwc(**mwc_args, num_threads=threads)
+        for threads in THREAD_COUNTS
+    ]
+    check_amwc_solution(instance, mwc[0].labels, mwc[0].cut, mwc[0].objective)
+    for result in mwc[1:]:
+        assert_same_results(mwc[0], result)
+
+
+def test_random_graphs_above_block_threshold():
+    """Random edges between any node indices (most of them cross blocks),
+    duplicates, ties and float32 costs."""
+    rng = np.random.default_rng(5)
+    instances = []
+    while len(instances) < 6:
+        instance = random_amwc_instance(rng, max_nodes=12000)
+        if len(instance['node_costs']) >= 4096:
+            instances.append(instance)
+    columns = {k: [inst[k] for inst in instances] for k in instances[0]}
+    singles = [solve_amwc(**inst, num_threads=1) for inst in instances]
+    for threads in THREAD_COUNTS[1:]:
+        batch = solve_amwc_batch(**columns, num_threads=threads)
+        for instance, single, result in zip(instances, singles, batch):
+            check_amwc_solution(instance, result.labels, result.cut,
+                                result.objective, result.clusters)
+            assert_same_results(single, result)
+    del columns['partitionable']
+    mwc = [solve_mwc_batch(**columns, num_threads=t) for t in (1, 4)]
+    for instance, one, four in zip(instances, *mwc):
+        check_amwc_solution(instance, one.labels, one.cut, one.objective)
+        assert_same_results(one, four)
