@@ -1,12 +1,15 @@
 """Acceptance: ``tools/test.py CONFIG CKPT`` on the synthetic val split
 reports PQ / SQ / RQ (all, things, stuff, per class), semantic mIoU, segm AP
 of the COPS instances and the seconds per image of network and solver, with
-a test batch size of 2."""
+a test batch size of 2; ``--show-dir`` paints the predictions."""
+import glob
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
+
+import cv2
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUMBER = r'-?\d+\.\d+'
@@ -20,7 +23,7 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
         sys.executable,
         osp.join(REPO, 'tools/test.py'), cops_config, cops_checkpoint,
         '--work-dir',
-        str(tmp_path)
+        str(tmp_path), '--show-dir', 'painted'
     ],
                           cwd=REPO,
                           env=env,
@@ -51,3 +54,7 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
     for name in ('disc', 'square', 'triangle', 'grass', 'water', 'tiles'):
         assert re.search(rf'\|\s*{name}\s*\|\s*{NUMBER}', output), name
     assert 'seconds per image over 3 images' in output
+    # --show-dir: mmdet's DetLocalVisualizer paints every test image
+    painted = glob.glob(str(tmp_path / '*' / 'painted' / '*.png'))
+    assert len(painted) == 3
+    assert all(cv2.imread(path) is not None for path in painted)
