@@ -14,35 +14,41 @@ constexpr uint32_t kDead = 0xfffffffeu;  // never a gain's bits (gains < 0)
 constexpr std::size_t kMinCompaction = 4096;
 constexpr std::size_t kPrefetchDistance = 4;
 
-int32_t argmin(const double *values, int64_t count) {
-  int32_t best = 0;
-  for (int64_t l = 1; l < count; ++l) {
-    if (values[l] < values[best]) best = static_cast<int32_t>(l);
-  }
-  return best;
-}
-
-// min_l (a[l] + b[l]) with four independent running minima, which breaks the
-// dependency chain of a single one (the result is the same).
-double min_of_sum(const double *a, const double *b, int64_t count) {
-  double m0 = a[0] + b[0];
+// min_l value(l) over l < count with four independent running minima, which
+// breaks the dependency chain of a single one (the result is the same).
+template <typename Value>
+double min_over(const Value &value, int64_t count) {
+  double m0 = value(0);
   double m1 = m0, m2 = m0, m3 = m0;
   int64_t l = 1;
   for (; l + 4 <= count; l += 4) {
-    const double s0 = a[l] + b[l], s1 = a[l + 1] + b[l + 1];
-    const double s2 = a[l + 2] + b[l + 2], s3 = a[l + 3] + b[l + 3];
+    const double s0 = value(l), s1 = value(l + 1);
+    const double s2 = value(l + 2), s3 = value(l + 3);
     m0 = s0 < m0 ? s0 : m0;
     m1 = s1 < m1 ? s1 : m1;
     m2 = s2 < m2 ? s2 : m2;
     m3 = s3 < m3 ? s3 : m3;
   }
   for (; l < count; ++l) {
-    const double s = a[l] + b[l];
+    const double s = value(l);
     m0 = s < m0 ? s : m0;
   }
   m0 = m1 < m0 ? m1 : m0;
   m2 = m3 < m2 ? m3 : m2;
   return m2 < m0 ? m2 : m0;
+}
+
+// The first index of the smallest value (costs are finite).
+int32_t argmin(const double *values, int64_t count) {
+  const double best = min_over([values](int64_t l) { return values[l]; },
+                               count);
+  int32_t l = 0;
+  while (values[l] != best) ++l;
+  return l;
+}
+
+double min_of_sum(const double *a, const double *b, int64_t count) {
+  return min_over([a, b](int64_t l) { return a[l] + b[l]; }, count);
 }
 
 }  // namespace
@@ -78,8 +84,7 @@ uint32_t GreedyContraction::find(uint32_t node) {
 void GreedyContraction::build_graph() {
   const std::size_t n = static_cast<std::size_t>(num_nodes_);
   costs_.assign(problem_.node_costs, problem_.node_costs + n * num_labels_);
-  const bool from_singletons = parent_.empty();
-  if (from_singletons) {
+  if (parent_.empty()) {
     parent_.resize(n);
     std::iota(parent_.begin(), parent_.end(), 0u);
   } else {
@@ -91,7 +96,9 @@ void GreedyContraction::build_graph() {
     }
   }
   label_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (parent_[i] == i) label_[i] = argmin(row(i), num_labels_);
+  }
   const int64_t *ends = problem_.edges;
   const std::size_t num_input = static_cast<std::size_t>(problem_.num_edges);
   std::vector<uint32_t> start(n + 1, 0);
