@@ -6,7 +6,7 @@ import cv2
 import mmengine
 import numpy as np
 import torch
-from mmdet.apis import inference_detector, init_detector
+from mmdet.apis import DetInferencer, inference_detector, init_detector
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 
 from projects.cops.apis import COPSInferencer
@@ -79,3 +79,20 @@ def test_cops_inferencer_writes_visualisations_and_json(
             assert image is not None and image.shape == (64, 64, 3), kind
         boundary = cv2.imread(f'{prefix}_boundary_d1.png', 0)
         assert set(np.unique(boundary)) <= {0, 255}
+
+
+def test_mmdet_det_inferencer_works_with_cops_configs(synthetic_root,
+                                                      cops_config,
+                                                      cops_checkpoint,
+                                                      tmp_path):
+    inferencer = DetInferencer(
+        model=cops_config, weights=cops_checkpoint, device='cpu')
+    out_dir = str(tmp_path / 'out')
+    image_file = sorted(glob.glob(synthetic_root + 'val/*.png'))[0]
+    prediction = inferencer(
+        image_file, out_dir=out_dir, no_save_pred=False)['predictions'][0]
+    name = osp.splitext(osp.basename(image_file))[0]
+    assert cv2.imread(osp.join(out_dir, 'vis', name + '.png')) is not None
+    pan_png = cv2.imread(prediction['panoptic_seg_path'])
+    assert pan_png is not None and pan_png.shape == (64, 64, 3)
+    assert len(prediction['labels']) == len(prediction['masks']) > 0

@@ -14,6 +14,7 @@ from panopticapi.utils import id2rgb, rgb2id
 from reliability_utils import shrunk_config
 
 import projects.cops  # noqa: F401
+from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 
@@ -248,7 +249,8 @@ def test_nan_costs_reaching_the_solver(synthetic_root):
 def test_images_smaller_than_the_network_stride(synthetic_root, size):
     """No minimum size: the data preprocessor pads to ``pad_size_divisor``
     and the grid has ceil(size / output_stride) points, so tiny images give a
-    full-size panoptic map (here void: smaller than ``*_min_area``)."""
+    full-size panoptic map of valid ids (stuff, void, or a thing instance
+    when its cluster passes ``instance_min_area``)."""
     cfg = shrunk_config(synthetic_root, max_iters=1, checkpoint_interval=1)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model).eval()
@@ -256,4 +258,8 @@ def test_images_smaller_than_the_network_stride(synthetic_root, size):
     pan_seg = sample.pred_panoptic_seg.sem_seg
     assert pan_seg.shape == (1, ) + size
     assert sample.pred_sem_seg.sem_seg.shape == (1, ) + size
-    assert ((pan_seg >= 0) & (pan_seg <= model.num_classes)).all()
+    classes = pan_seg % INSTANCE_OFFSET
+    instances = pan_seg // INSTANCE_OFFSET
+    assert ((classes >= 0) & (classes <= model.num_classes)).all()
+    is_thing = classes < model.num_things_classes
+    assert (instances[~is_thing] == 0).all() and (instances[is_thing] > 0).all()

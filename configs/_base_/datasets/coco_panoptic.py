@@ -30,8 +30,10 @@ train_pipeline = [
     dict(type='Pad', size=(640, 640), pad_val=dict(img=0, seg=255)),
     dict(type='PackDetInputs')
 ]
+# mmcv's LoadImageFromFile (not the checked one) at test time: mmdet's
+# DetInferencer swaps exactly this step for its in-memory image loader.
 test_pipeline = [
-    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(640, 640), keep_ratio=True),
     dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(

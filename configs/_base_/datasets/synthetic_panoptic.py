@@ -27,8 +27,10 @@ train_pipeline = [
     dict(type='Pad', size=image_size, pad_val=dict(img=0, seg=255)),
     dict(type='PackDetInputs')
 ]
+# mmcv's LoadImageFromFile (not the checked one) at test time: mmdet's
+# DetInferencer swaps exactly this step for its in-memory image loader.
 test_pipeline = [
-    dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
         type='PackDetInputs',

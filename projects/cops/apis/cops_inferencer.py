@@ -8,7 +8,6 @@ from mmengine.fileio import get
 
 from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
-from ..datasets.transforms import LoadCheckedImageFromFile
 from ..visualization import boundary_images, semantic_colour_map
 
 
@@ -16,32 +15,18 @@ class COPSInferencer(DetInferencer):
     """:class:`mmdet.apis.DetInferencer` for the COPS configs.
 
     Same arguments and call as ``DetInferencer`` (visualisations in
-    ``out_dir/vis``, JSON and panoptic PNG predictions in ``out_dir/preds``)
-    with two differences:
-
-    - the COPS test pipelines load images with
-      :class:`LoadCheckedImageFromFile`, which ``DetInferencer`` does not
-      recognise (it looks for a transform named exactly
-      ``LoadImageFromFile`` to swap in its ``InferencerLoader``, and raises
-      otherwise); it is treated as ``LoadImageFromFile`` here;
-    - ``save_result_images=True`` also writes, per image, under
-      ``out_dir/result_images``: ``<name>_panoptic.png`` (panoptic overlay
-      by mmdet's ``DetLocalVisualizer``), ``<name>_semantic.png``
-      (``pred_sem_seg`` in the dataset palette) and
-      ``<name>_boundary_d<offset>.png`` per edge offset (white = edge cut
-      by the AMWC solution, from ``pred_boundaries``), the original COPS
-      ``MODEL.SAVE_RESULT_IMAGES``.
+    ``out_dir/vis``, JSON and panoptic PNG predictions in ``out_dir/preds``;
+    plain ``DetInferencer`` works with the COPS configs too) plus
+    ``save_result_images=True``, which also writes, per image, under
+    ``out_dir/result_images``: ``<name>_panoptic.png`` (panoptic overlay by
+    mmdet's ``DetLocalVisualizer``), ``<name>_semantic.png``
+    (``pred_sem_seg`` in the dataset palette) and
+    ``<name>_boundary_d<offset>.png`` per edge offset (white = edge cut by
+    the AMWC solution, from ``pred_boundaries``), the original COPS
+    ``MODEL.SAVE_RESULT_IMAGES``.
     """
 
     visualize_kwargs = DetInferencer.visualize_kwargs | {'save_result_images'}
-
-    def _init_pipeline(self, cfg):
-        """Let mmdet find the image loader of the COPS test pipeline."""
-        for transform in cfg.test_dataloader.dataset.pipeline:
-            if transform['type'] in ('LoadCheckedImageFromFile',
-                                     LoadCheckedImageFromFile):
-                transform['type'] = 'LoadImageFromFile'
-        return super()._init_pipeline(cfg)
 
     def visualize(self,
                   inputs: list,
