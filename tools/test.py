@@ -14,7 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from projects.cops.utils import merge_cfg_options, setup_cpu_distributed
+from projects.cops.utils import (merge_cfg_options, setup_cpu_distributed,
+                                 shutdown_distributed)
 
 
 def parse_args():
@@ -78,6 +79,7 @@ def main():
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

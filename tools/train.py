@@ -14,7 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from projects.cops.utils import merge_cfg_options, setup_cpu_distributed
+from projects.cops.utils import (merge_cfg_options, setup_cpu_distributed,
+                                 shutdown_distributed)
 
 
 def parse_args():
@@ -101,6 +102,7 @@ def main():
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -70,3 +70,17 @@ def setup_cpu_distributed(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def shutdown_distributed() -> None:
+    """Wait for every rank, then destroy the default process group.
+
+    A rank that exits while another is still working (rank 0 writing the
+    last checkpoint) and with its gloo group alive can abort at interpreter
+    exit ("terminate called without an active exception", SIGABRT), which
+    fails the whole torchrun job. Called at the end of tools/train.py and
+    tools/test.py; nothing happens outside distributed runs.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
