@@ -1,8 +1,12 @@
 # COPS stage 2 on the embedded synthetic data: starts from the stage-1
 # checkpoint and trains through the AMWC solver with the PQ surrogate loss
-# only (COPS.md §3-5, shrunk for a CPU demo). The backbone and both decoders
-# are frozen, every batch norm keeps its statistics, the heads train at a
-# reduced lr and the AMWC inputs get dropout 0.1.
+# only (COPS.md §3-5, shrunk for a CPU demo), AMWC inputs with dropout 0.1.
+# Unlike the paper's settings (cops_r50_cityscapes.py / cops_r50_coco.py:
+# backbone and decoders frozen, heads at 1/20-1/40 lr, after 50k pretrain
+# iterations), the whole network trains at one lr here: the demo's 500-iteration
+# stage 1 is far from converged, and from the same stage-1 checkpoint (seed 0,
+# 200 iterations) the frozen variant reached PQ 76.3 while this one reached
+# 80.0 (PQ_th 66.4), against 78.6 (PQ_th 63.2) for 200 more stage-1 iterations.
 _base_ = './cops_r18_synthetic_pretrain.py'
 
 # stage-1 checkpoint; tools/train.py stops at once when it is missing and
@@ -27,19 +31,10 @@ model = dict(
         thing_min_area=2,
         stuff_min_area=4,
         loss_weight=10.0),
-    frozen_modules=('backbone', 'semantic_head.decoder',
-                    'affinity_head.decoder'),
-    norm_eval=True)
+    frozen_modules=(),
+    norm_eval=False)
 
-optim_wrapper = dict(
-    optimizer=dict(lr=1e-3),
-    paramwise_cfg=dict(
-        custom_keys={
-            'semantic_head.convs': dict(lr_mult=1 / 40),
-            'semantic_head.conv_seg': dict(lr_mult=1 / 20),
-            'affinity_head.convs': dict(lr_mult=1 / 40),
-            'affinity_head.classifiers': dict(lr_mult=1 / 20),
-        }))
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(
         type='LinearLR',
