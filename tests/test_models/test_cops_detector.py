@@ -22,41 +22,45 @@ DECODER = dict(
     decoder_channels=16)
 
 
+def tiny_cops_config(**test_cfg):
+    """Config of a COPS detector small enough for unit tests."""
+    return dict(
+        type='COPS',
+        num_things_classes=NUM_THINGS,
+        num_stuff_classes=NUM_STUFF,
+        data_preprocessor=dict(
+            type='DetDataPreprocessor',
+            mean=[128., 128., 128.],
+            std=[64., 64., 64.],
+            bgr_to_rgb=True,
+            pad_size_divisor=32),
+        backbone=dict(
+            type='mmseg.ResNetV1c',
+            depth=18,
+            stem_channels=16,
+            base_channels=16,
+            strides=(1, 2, 2, 1),
+            dilations=(1, 1, 1, 2),
+            out_indices=(0, 1, 3)),
+        semantic_head=dict(
+            type='COPSSemanticHead',
+            decoder=DECODER,
+            num_classes=NUM_CLASSES,
+            head_channels=16),
+        affinity_head=dict(
+            type='COPSAffinityHead',
+            decoder=DECODER,
+            num_classes=NUM_CLASSES,
+            edge_distances=EDGE_DISTANCES,
+            head_channels=16,
+            classifier_channels=8),
+        test_cfg=test_cfg)
+
+
 def tiny_cops(**test_cfg):
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    return MODELS.build(
-        dict(
-            type='COPS',
-            num_things_classes=NUM_THINGS,
-            num_stuff_classes=NUM_STUFF,
-            data_preprocessor=dict(
-                type='DetDataPreprocessor',
-                mean=[128., 128., 128.],
-                std=[64., 64., 64.],
-                bgr_to_rgb=True,
-                pad_size_divisor=32),
-            backbone=dict(
-                type='mmseg.ResNetV1c',
-                depth=18,
-                stem_channels=16,
-                base_channels=16,
-                strides=(1, 2, 2, 1),
-                dilations=(1, 1, 1, 2),
-                out_indices=(0, 1, 3)),
-            semantic_head=dict(
-                type='COPSSemanticHead',
-                decoder=DECODER,
-                num_classes=NUM_CLASSES,
-                head_channels=16),
-            affinity_head=dict(
-                type='COPSAffinityHead',
-                decoder=DECODER,
-                num_classes=NUM_CLASSES,
-                edge_distances=EDGE_DISTANCES,
-                head_channels=16,
-                classifier_channels=8),
-            test_cfg=test_cfg))
+    return MODELS.build(tiny_cops_config(**test_cfg))
 
 
 def synthetic_sample(seed, size=(48, 56)):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.registry import init_default_scope
-from test_cops_detector import (DECODER, EDGE_DISTANCES, NUM_CLASSES,
-                                NUM_STUFF, NUM_THINGS, batch)
+from test_cops_detector import (EDGE_DISTANCES, NUM_THINGS, batch,
+                                tiny_cops_config)
 from test_cops_train_test_tools import CONFIG as PRETRAIN
 from test_cops_train_test_tools import REPO, data_options, data_root, run
 
@@ -22,36 +22,9 @@ FROZEN = ('backbone', 'semantic_head.decoder', 'affinity_head.decoder')
 def tiny_end_to_end(**kwargs):
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    config = dict(
+    config = tiny_cops_config()
+    config.update(
         type='COPSEndToEnd',
-        num_things_classes=NUM_THINGS,
-        num_stuff_classes=NUM_STUFF,
-        data_preprocessor=dict(
-            type='DetDataPreprocessor',
-            mean=[128., 128., 128.],
-            std=[64., 64., 64.],
-            bgr_to_rgb=True,
-            pad_size_divisor=32),
-        backbone=dict(
-            type='mmseg.ResNetV1c',
-            depth=18,
-            stem_channels=16,
-            base_channels=16,
-            strides=(1, 2, 2, 1),
-            dilations=(1, 1, 1, 2),
-            out_indices=(0, 1, 3)),
-        semantic_head=dict(
-            type='COPSSemanticHead',
-            decoder=DECODER,
-            num_classes=NUM_CLASSES,
-            head_channels=16),
-        affinity_head=dict(
-            type='COPSAffinityHead',
-            decoder=DECODER,
-            num_classes=NUM_CLASSES,
-            edge_distances=EDGE_DISTANCES,
-            head_channels=16,
-            classifier_channels=8),
         cost_head=dict(type='AMWCCostHead', dropout_ratio=0.1),
         amwc_layer=dict(
             type='AMWCLayer', lambda_range=(1., 5000.), num_samples=2),
