@@ -18,12 +18,19 @@ which is the direction that lowers the loss (the sign is checked by
 ``tests/test_models/test_amwc_layer_gradient.py``). Label gradients are summed
 per class, edge gradients are mapped back to per-offset grid maps.
 
-The baseline ``y`` is the forward AMWC solution written in extended labels,
-not a fresh MWC solve at unperturbed costs: the loss gradient was taken at
-that solution, and at unperturbed costs all labels of one class tie, so a
-fresh solve would split touching instances arbitrarily and the difference
-would carry cut changes unrelated to the loss. Images whose incoming
-gradient is zero get a zero gradient without a solve.
+The baseline ``y`` is an MWC solve too, at costs ``c + eps * g`` with
+``eps = BASELINE_LAMBDA_FRACTION * lambda_start``: ``y_lam`` and ``y`` then
+come from the same solver, and the tiny perturbation only breaks the ties
+between labels of one class (at ``c`` itself all instances of a class cost
+the same, and an unperturbed solve would merge touching instances). Taking
+the forward AMWC solution as ``y`` instead mixes two solvers: their
+solutions differ on ~0.1 % of the edges even without a perturbation, and that
+difference, divided by the smallest sampled ``lam``, swamped the loss signal
+of the large ones (measured on the synthetic stage 2: 0.08 % of the edges
+differ at ``lam = 1`` against the AMWC baseline, none against this one).
+Perturbed costs are solved in float64 so that ``eps * g`` is not rounded
+away. Images whose incoming gradient is zero get a zero gradient without a
+solve.
 """
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -34,6 +41,10 @@ from torch.autograd.function import once_differentiable
 from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
                       grid_maps_to_edge_values, solve_amwc_batch,
                       solve_mwc_batch)
+
+# Strength of the baseline solve's perturbation relative to lambda_start:
+# breaks ties between same-class labels, moves nothing else.
+BASELINE_LAMBDA_FRACTION = 1e-6
 
 
 class AMWCSettings(NamedTuple):
@@ -54,22 +65,17 @@ class AMWCSettings(NamedTuple):
 
 
 class ExtendedProblem(NamedTuple):
-    """The MWC of one image over extended labels and its baseline solution.
+    """The MWC of one image over extended labels.
 
     Attributes:
         costs (Tensor): [N, L] float64 node costs of the L extended labels.
         direction (Tensor): [N, L] float64 perturbation direction (the
             incoming mask gradient; 0 for plain labels).
         label_classes (Tensor): [L] int64 class of each extended label.
-        baseline_classes (Tensor): [N] int64 forward AMWC class per pixel.
-        baseline_cut (Tensor): [E] bool, edges cut by the forward solution
-            written in extended labels.
     """
     costs: Tensor
     direction: Tensor
     label_classes: Tensor
-    baseline_classes: Tensor
-    baseline_cut: Tensor
 
 
 def panoptic_masks_from_solution(
@@ -165,12 +171,12 @@ class AMWCFunction(torch.autograd.Function):
             num_threads=settings.num_threads)
         labels = torch.stack([r.labels for r in results])
         clusters = torch.stack([r.clusters for r in results])
-        masks, classes, valid, segment_ids = panoptic_masks_from_solution(
+        masks, classes, valid, _ = panoptic_masks_from_solution(
             labels, clusters, partitionable, settings.min_instance_area)
         ctx.settings = settings
         ctx.image_size = (height, width)
-        ctx.save_for_backward(pixel_costs, edge_costs, edges, labels,
-                              segment_ids, classes, valid, partitionable)
+        ctx.save_for_backward(pixel_costs, edge_costs, edges, classes, valid,
+                              partitionable)
         masks = masks.reshape(batch, -1, height, width)
         device = node_costs.device
         classes, valid = classes.to(device), valid.to(device)
@@ -181,40 +187,46 @@ class AMWCFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_masks: Tensor, grad_classes: Optional[Tensor],
                  grad_valid: Optional[Tensor]) -> Tuple:
-        (pixel_costs, edge_costs, edges, labels, segment_ids, classes, valid,
+        (pixel_costs, edge_costs, edges, classes, valid,
          partitionable) = ctx.saved_tensors
         settings = ctx.settings
         height, width = ctx.image_size
         grad_pixels = grad_masks.detach().cpu().flatten(2).transpose(1, 2)
         grad_nodes = torch.zeros_like(pixel_costs)
         grad_edges = torch.zeros_like(edge_costs)
-        active = [i for i in range(len(labels)) if grad_pixels[i].any()]
+        active = [i for i in range(len(grad_pixels)) if grad_pixels[i].any()]
         problems = [
-            _extended_problem(pixel_costs[i], grad_pixels[i], labels[i],
-                              segment_ids[i], classes[i][valid[i]],
-                              partitionable, edges) for i in active
+            _extended_problem(pixel_costs[i], grad_pixels[i],
+                              classes[i][valid[i]], partitionable)
+            for i in active
         ]
+        num_samples = settings.num_samples
         lambdas = torch.empty(
-            len(active), settings.num_samples,
+            len(active), num_samples,
             dtype=torch.float64).uniform_(*settings.lambda_range)
-        perturbed_costs = [
-            (problem.costs + lam * problem.direction).to(pixel_costs.dtype)
-            for problem, img_lambdas in zip(problems, lambdas)
-            for lam in img_lambdas
-        ]
+        baseline_lambda = BASELINE_LAMBDA_FRACTION * settings.lambda_range[0]
+        # per image: the baseline solve, then the K perturbed samples
+        strengths = torch.cat(
+            [lambdas.new_full((len(active), 1), baseline_lambda), lambdas], 1)
         results = solve_mwc_batch(
-            perturbed_costs,
+            [
+                problem.costs + lam * problem.direction
+                for problem, img_strengths in zip(problems, strengths)
+                for lam in img_strengths
+            ],
             edges, [
                 edge_costs[i] for i in active
-                for _ in range(settings.num_samples)
+                for _ in range(num_samples + 1)
             ],
             num_threads=settings.num_threads)
         for k, (i, problem) in enumerate(zip(active, problems)):
-            samples = results[k * settings.num_samples:(k + 1) *
-                              settings.num_samples]
+            solutions = [
+                r.labels for r in results[k * (num_samples + 1):(k + 1) *
+                                          (num_samples + 1)]
+            ]
             grad_nodes[i], grad_edges[i] = _finite_differences(
-                problem, [r.labels for r in samples], lambdas[k], edges,
-                pixel_costs.shape[-1])
+                problem.label_classes, solutions[0], solutions[1:],
+                lambdas[k], edges, pixel_costs.shape[-1])
         grad_node_costs = grad_nodes.transpose(1, 2).reshape(
             -1, pixel_costs.shape[-1], height, width)
         grad_edge_maps = edge_values_to_grid_maps(grad_edges, height, width,
@@ -223,59 +235,56 @@ class AMWCFunction(torch.autograd.Function):
                 None, None)
 
 
-def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor, labels: Tensor,
-                      segment_ids: Tensor, mask_classes: Tensor,
-                      partitionable: Tensor, edges: Tensor) -> ExtendedProblem:
-    """The MWC of one image over extended labels, and its baseline solution.
+def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
+                      mask_classes: Tensor,
+                      partitionable: Tensor) -> ExtendedProblem:
+    """The MWC of one image over extended labels.
 
     Args:
         pixel_costs (Tensor): [N, C] node costs.
         grad_pixels (Tensor): [N, M'] incoming mask gradients (M' >= M).
-        labels (Tensor): [N] forward AMWC classes.
-        segment_ids (Tensor): [N] forward mask index (-1: dropped cluster).
         mask_classes (Tensor): [M] classes of the valid masks.
         partitionable (Tensor): [C] bool.
-        edges (Tensor): [E, 2] graph edges.
 
     Returns:
-        ExtendedProblem: costs, perturbation direction and baseline.
+        ExtendedProblem: costs and perturbation direction.
     """
     num_masks = len(mask_classes)
     label_classes = extended_labels(mask_classes, partitionable)
-    plain_index = torch.full_like(partitionable, -1, dtype=torch.long)
-    plain_index[label_classes[num_masks:]] = torch.arange(
-        num_masks, len(label_classes))
-    baseline = torch.where(segment_ids >= 0, segment_ids, plain_index[labels])
     direction = torch.zeros(
         len(pixel_costs), len(label_classes), dtype=torch.float64)
     direction[:, :num_masks] = grad_pixels[:, :num_masks]
-    baseline_cut = baseline[edges[:, 0]] != baseline[edges[:, 1]]
     return ExtendedProblem(pixel_costs[:, label_classes].double(), direction,
-                           label_classes, labels, baseline_cut)
+                           label_classes)
 
 
-def _finite_differences(problem: ExtendedProblem,
+def _finite_differences(label_classes: Tensor, baseline_labels: Tensor,
                         sample_labels: Sequence[Tensor], lambdas: Tensor,
                         edges: Tensor,
                         num_classes: int) -> Tuple[Tensor, Tensor]:
     """Mean over samples of ``(y_lam - y) / lam`` for classes and cuts.
 
+    Args:
+        label_classes (Tensor): [L] class of each extended label.
+        baseline_labels (Tensor): [N] extended label per pixel of ``y``.
+        sample_labels (Sequence[Tensor]): K x [N] labels of the ``y_lam``.
+        lambdas (Tensor): [K] perturbation strengths.
+        edges (Tensor): [E, 2] graph edges.
+        num_classes (int): number of classes C.
+
     Returns:
         tuple[Tensor, Tensor]: [N, C] node-cost and [E] edge-cost gradients.
     """
-    sample_labels = torch.stack(list(sample_labels))
-    weights = (1 / lambdas)[:, None]
-    num_samples, num_pixels = sample_labels.shape
-    sample_classes = problem.label_classes[sample_labels]
-    grad_nodes = torch.zeros(num_pixels * num_classes, dtype=torch.float64)
+    labels = torch.stack([baseline_labels, *sample_labels])
+    weights = torch.cat([-(1 / lambdas).sum()[None], 1 / lambdas])[:, None]
+    num_pixels = labels.shape[1]
     pixels = torch.arange(num_pixels)
-    grad_nodes.index_add_(0, (pixels * num_classes + sample_classes).flatten(),
-                          weights.expand(-1, num_pixels).flatten())
-    grad_nodes.index_add_(0, pixels * num_classes + problem.baseline_classes,
-                          -weights.sum().expand(num_pixels))
-    sample_cut = (sample_labels[:, edges[:, 0]]
-                  != sample_labels[:, edges[:, 1]]).double()
-    grad_edges = (weights *
-                  (sample_cut - problem.baseline_cut.double())).sum(0)
+    grad_nodes = torch.zeros(num_pixels * num_classes, dtype=torch.float64)
+    grad_nodes.index_add_(
+        0, (pixels * num_classes + label_classes[labels]).flatten(),
+        weights.expand(-1, num_pixels).flatten())
+    cut = (labels[:, edges[:, 0]] != labels[:, edges[:, 1]]).double()
+    grad_edges = (weights * cut).sum(0)
+    num_samples = len(lambdas)
     return (grad_nodes.view(num_pixels, num_classes) / num_samples,
             grad_edges / num_samples)
