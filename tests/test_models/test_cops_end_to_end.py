@@ -114,3 +114,33 @@ def test_train_stage_one_then_stage_two(data_root, tmp_path):
     losses = re.findall(r'loss_pq: (\d+\.\d+)', output)
     assert len(losses) == 2 and all(0 < float(v) <= 10 for v in losses)
     assert osp.isfile(tmp_path / 'stage_two' / 'iter_2.pth')
+
+
+def test_compare_stage_two_with_continued_stage_one(data_root, tmp_path):
+    options = [o for o in data_options(data_root) if not o.startswith('test')]
+    stage_one = str(tmp_path / 'stage_one')
+    run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
+        *options, *NO_VAL, 'train_cfg.max_iters=1',
+        'default_hooks.checkpoint.interval=1')
+    command = ('analysis_tools/compare_stage2.py', END_TO_END,
+               f'{stage_one}/iter_1.pth', '--work-dir',
+               str(tmp_path / 'compare'), '--name', 'lam_1_10',
+               '--cfg-options', *options, 'train_cfg.max_iters=2',
+               'train_cfg.val_interval=2',
+               'model.amwc_layer.lambda_range=(1.,10.)')
+    output = run(*command)
+    for row in ('lam_1_10 seed 0', 'stage1 seed 0', 'stage1 mean +- std',
+                'lam_1_10 - stage1 (paired)'):
+        assert re.search(rf'{re.escape(row)}\s+-?\d+\.\d+', output), row
+    # only the variant's model differs: stage 1 keeps its losses
+    stage_one_log = (tmp_path / 'compare' / 'stage1' / 'seed0' /
+                     'train.log').read_text()
+    assert 'loss_sem' in stage_one_log and 'loss_pq' not in stage_one_log
+    dumped = (tmp_path / 'compare' / 'lam_1_10' / 'seed0' /
+              'config.py').read_text()
+    assert 'lambda_range=(\n' in dumped or 'lambda_range=(1.0, 10.0)' in dumped
+    # finished runs are reused: a second call trains nothing
+    logs = sorted((tmp_path / 'compare').glob('*/seed0/train.log'))
+    stamps = [log.stat().st_mtime_ns for log in logs]
+    assert run(*command).splitlines()[-1] == output.splitlines()[-1]
+    assert [log.stat().st_mtime_ns for log in logs] == stamps
