@@ -67,6 +67,22 @@ def test_loss_mode_trains_heads_not_frozen_parts():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
 
 
+def test_keep_pretrain_losses_adds_the_stage_one_losses():
+    stage_two = tiny_end_to_end(keep_pretrain_losses=True).train()
+    data = batch(stage_two, [0, 1], training=True)
+    losses = stage_two(**data, mode='loss')
+    assert set(losses) == {'loss_pq', 'loss_sem', 'loss_boundary'}
+    # the stage-1 terms are the stage-1 detector's losses on the same batch
+    # (the network is frozen where it differs: dropout only hits the costs)
+    stage_two.eval()
+    sem_logits, boundary_logits = stage_two.forward_heads(data['inputs'])
+    stage_one = stage_two.pretrain_losses(
+        sem_logits, boundary_logits,
+        stage_two.stack_targets(data['data_samples'], sem_logits.shape[-2:]))
+    for key in ('loss_sem', 'loss_boundary'):
+        assert torch.allclose(losses[key], stage_one[key])
+
+
 def test_predict_is_the_stage_one_inference():
     model = tiny_end_to_end(test_cfg=dict(instance_min_area=4)).eval()
     data = batch(model, [2], training=False)

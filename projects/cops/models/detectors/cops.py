@@ -125,6 +125,11 @@ class COPS(BaseDetector):
         """Stage-1 losses: semantic hard-pixel CE and boundary top-k BCE."""
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
         targets = self.stack_targets(batch_data_samples, sem_logits.shape[-2:])
+        return self.pretrain_losses(sem_logits, boundary_logits, targets)
+
+    def pretrain_losses(self, sem_logits: Tensor, boundary_logits: Tensor,
+                        targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The heads' stage-1 losses on the stacked grid targets."""
         losses = self.semantic_head.loss(sem_logits, targets)
         losses.update(self.affinity_head.loss(boundary_logits, targets))
         return losses

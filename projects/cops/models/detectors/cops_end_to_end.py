@@ -35,6 +35,10 @@ class COPSEndToEnd(COPS):
             are not trained and which always run in eval mode.
         norm_eval (bool): keep every batch-norm layer in eval mode (frozen
             statistics) while training.
+        keep_pretrain_losses (bool): add the stage-1 losses (semantic CE and
+            boundary BCE of the heads' configs) to ``loss_pq``. The paper
+            trains stage 2 with the PQ loss only; keeping the stage-1 signal
+            helps when stage 1 is far from converged (see README).
         **kwargs: :class:`COPS` arguments.
     """
 
@@ -43,6 +47,7 @@ class COPSEndToEnd(COPS):
                  loss_pq: ConfigType,
                  frozen_modules: Sequence[str] = (),
                  norm_eval: bool = True,
+                 keep_pretrain_losses: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         classes = dict(
@@ -60,6 +65,7 @@ class COPSEndToEnd(COPS):
                                  f'sub-module "{name}"') from error
             module.requires_grad_(False)
         self.norm_eval = norm_eval
+        self.keep_pretrain_losses = keep_pretrain_losses
         self.train()
 
     def train(self, mode: bool = True) -> 'COPSEndToEnd':
@@ -77,7 +83,8 @@ class COPSEndToEnd(COPS):
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """PQ surrogate loss of the AMWC panoptic masks (``loss_pq``)."""
+        """PQ surrogate loss of the AMWC panoptic masks (``loss_pq``), plus
+        the stage-1 losses when ``keep_pretrain_losses``."""
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
         targets = self.stack_targets(batch_data_samples, sem_logits.shape[-2:])
         node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
@@ -88,6 +95,10 @@ class COPSEndToEnd(COPS):
             for image_pan_seg in pan_seg
         ])
         weights = (pan_seg != self.ignore_index).to(masks.dtype)
-        return dict(
+        losses = dict(
             loss_pq=self.loss_pq(masks, classes, valid, gt_masks, gt_classes,
                                  weights))
+        if self.keep_pretrain_losses:
+            losses.update(
+                self.pretrain_losses(sem_logits, boundary_logits, targets))
+        return losses
