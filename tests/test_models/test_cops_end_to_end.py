@@ -127,8 +127,10 @@ def test_train_stage_one_then_stage_two(data_root, tmp_path):
                  'train_cfg.max_iters=2',
                  'default_hooks.checkpoint.interval=2')
     assert 'Load checkpoint from' in output
+    # the synthetic stage 2 keeps the stage-1 losses beside loss_pq (x30)
     losses = re.findall(r'loss_pq: (\d+\.\d+)', output)
-    assert len(losses) == 2 and all(0 < float(v) <= 10 for v in losses)
+    assert len(losses) == 2 and all(0 < float(v) <= 30 for v in losses)
+    assert len(re.findall(r'loss_sem: \d+\.\d+', output)) == 2
     assert osp.isfile(tmp_path / 'stage_two' / 'iter_2.pth')
 
 
