@@ -162,3 +162,12 @@ def test_compare_stage_two_with_continued_stage_one(data_root, tmp_path):
     stamps = [log.stat().st_mtime_ns for log in logs]
     assert run(*command).splitlines()[-1] == output.splitlines()[-1]
     assert [log.stat().st_mtime_ns for log in logs] == stamps
+    # ... but not for another schedule: that is an error, nothing retrained
+    other = [c.replace('max_iters=2', 'max_iters=4') for c in command]
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', other[0]), *other[1:]],
+        capture_output=True,
+        text=True)
+    assert proc.returncode != 0
+    assert 'finished run of another config' in proc.stderr
+    assert [log.stat().st_mtime_ns for log in logs] == stamps

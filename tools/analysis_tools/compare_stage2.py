@@ -12,9 +12,10 @@ checkpoint, train
 
 for every seed of ``--seeds``, then prints PQ, PQ_th, PQ_st, SQ_th, RQ_th of each
 run (the validation at the end of training), their means and the paired
-per-seed difference. Runs whose metrics are already in the work directory
-are reused, so sweeping stage-2 variants (``--name`` + ``--cfg-options``)
-trains the stage-1 baseline once.
+per-seed difference. Finished runs of the same config are reused, so
+sweeping stage-2 variants (``--name`` + ``--cfg-options``) trains the
+stage-1 baseline once; changing what both runs share (schedule, data,
+checkpoint) needs another ``--work-dir``.
 
 Example::
 
@@ -95,16 +96,26 @@ def read_metrics(run_dir):
 
 
 def train(cfg, checkpoint, seed, run_dir):
-    """Train one run (reusing a finished one) and return its metrics."""
-    metrics = read_metrics(run_dir)
-    if metrics is not None:
-        return metrics
-    os.makedirs(run_dir, exist_ok=True)
+    """Train one run and return its metrics; a finished run of the same
+    config is reused, one of another config is an error."""
     cfg = cfg.copy()
     cfg.load_from = osp.abspath(checkpoint)
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = run_dir
     config_file = osp.join(run_dir, 'config.py')
+    metrics = read_metrics(run_dir)
+    if metrics is not None:
+        # tools/train.py re-dumps the config with its launcher
+        finished = Config.fromfile(config_file).to_dict()
+        finished.pop('launcher', None)
+        if finished != cfg.to_dict():
+            raise ValueError(
+                f'{run_dir} holds a finished run of another config (e.g. '
+                'another schedule or checkpoint); give the variant another '
+                '--name, or another --work-dir when the stage-1 baseline '
+                'changes too')
+        return metrics
+    os.makedirs(run_dir, exist_ok=True)
     cfg.dump(config_file)
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get(
         'OMP_NUM_THREADS', '1'))
