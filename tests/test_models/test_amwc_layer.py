@@ -60,10 +60,9 @@ def test_batch_padding_zero_instance_and_zero_stuff_images():
 def test_small_instances_are_dropped():
     labels = torch.tensor([[0, 0, 0, 1, 0]])
     clusters = torch.tensor([[5, 5, 5, 0, 7]])
-    masks, classes, valid, segment_ids = panoptic_masks_from_solution(
+    masks, classes, valid = panoptic_masks_from_solution(
         labels, clusters, torch.tensor([True, False]), min_instance_area=2)
     assert classes.tolist() == [[1, 0]]
-    assert segment_ids.tolist() == [[1, 1, 1, 0, -1]]
     assert masks.tolist() == [[[0, 0, 0, 1, 0], [1, 1, 1, 0, 0]]]
 
 

@@ -80,7 +80,7 @@ class ExtendedProblem(NamedTuple):
 
 def panoptic_masks_from_solution(
         labels: Tensor, clusters: Tensor, partitionable: Tensor,
-        min_instance_area: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        min_instance_area: int) -> Tuple[Tensor, Tensor, Tensor]:
     """Panoptic masks of AMWC solutions.
 
     Args:
@@ -90,11 +90,10 @@ def panoptic_masks_from_solution(
         min_instance_area (int): thing clusters below this size are dropped.
 
     Returns:
-        tuple[Tensor, Tensor, Tensor, Tensor]: ``masks`` [B, M, N] (0/1,
-        float32), ``classes`` [B, M] int64 (-1 for padding), ``valid`` [B, M]
-        bool and ``segment_ids`` [B, N] int64 (mask index of every pixel, -1
-        for pixels of dropped clusters). Per image, stuff masks come first in
-        class order, then the thing clusters.
+        tuple[Tensor, Tensor, Tensor]: ``masks`` [B, M, N] (0/1, float32;
+        pixels of dropped clusters in none), ``classes`` [B, M] int64 (-1 for
+        padding) and ``valid`` [B, M] bool. Per image, stuff masks come first
+        in class order, then the thing clusters.
     """
     num_classes = len(partitionable)
     segment_ids, segment_classes = [], []
@@ -122,7 +121,7 @@ def panoptic_masks_from_solution(
     segment_ids = torch.stack(segment_ids)
     masks = torch.zeros((batch, num_masks + 1, num_pixels))
     masks.scatter_(1, (segment_ids + 1)[:, None], 1.)
-    return masks[:, 1:], classes, valid, segment_ids
+    return masks[:, 1:], classes, valid
 
 
 def extended_labels(mask_classes: Tensor, partitionable: Tensor) -> Tensor:
@@ -171,7 +170,7 @@ class AMWCFunction(torch.autograd.Function):
             num_threads=settings.num_threads)
         labels = torch.stack([r.labels for r in results])
         clusters = torch.stack([r.clusters for r in results])
-        masks, classes, valid, _ = panoptic_masks_from_solution(
+        masks, classes, valid = panoptic_masks_from_solution(
             labels, clusters, partitionable, settings.min_instance_area)
         ctx.settings = settings
         ctx.image_size = (height, width)
