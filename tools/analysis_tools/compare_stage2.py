@@ -57,7 +57,8 @@ def parse_args():
     parser.add_argument(
         '--work-dir',
         default='work_dirs/compare_stage2',
-        help='directory of the runs; existing results are reused')
+        help='directory of the runs; finished runs of the same config are '
+        'reused')
     parser.add_argument(
         '--jobs', type=int, default=1, help='training runs in parallel')
     parser.add_argument(
@@ -137,6 +138,7 @@ def train(cfg, checkpoint, seed, run_dir):
 
 
 def summary(values):
+    """``mean +- std`` of a list of numbers, for the table."""
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return f'{mean:6.2f} +- {std:4.2f}'
