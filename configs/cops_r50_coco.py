@@ -17,9 +17,10 @@ warmup_iters = 500
 model = dict(
     type='COPSEndToEnd',
     cost_head=dict(dropout_ratio=0.1),
-    # areas in points of the stride-4 output grid: the original drops
-    # clusters under 12 // 4 points and takes the foreground areas of
-    # 200 px (instances) and 4096 px (stuff) divided by 4 for crops
+    # areas in points of the stride-4 output grid, as the original: it
+    # drops clusters under 12 // 4 points; its training foreground areas
+    # are 200 / 4 (instances) and 4096 / 4 / 4 (stuff, also reduced for
+    # crops) grid points
     amwc_layer=dict(
         type='AMWCLayer',
         min_instance_area=3,
@@ -28,7 +29,7 @@ model = dict(
     loss_pq=dict(
         type='PQSurrogateLoss',
         thing_min_area=50,
-        stuff_min_area=1024,
+        stuff_min_area=256,
         loss_weight=100.0),
     frozen_modules=('backbone', 'semantic_head.decoder',
                     'affinity_head.decoder'),
