@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# A prebuilt mmcv 2.1.0 wheel saves a ~21 min source build; pip builds it without.
-WHEELS ?= ../shared/wheels
-FIND_LINKS := $(if $(wildcard $(WHEELS)/*.whl),--find-links $(WHEELS),)
+# A folder holding a prebuilt mmcv 2.1.0 wheel saves a ~21 min source build
+# (make test MMCV_WHEEL_DIR=/path/to/wheels); empty: pip builds mmcv from source.
+MMCV_WHEEL_DIR ?=
+FIND_LINKS := $(if $(MMCV_WHEEL_DIR),$(if $(wildcard $(MMCV_WHEEL_DIR)/*.whl),--find-links $(MMCV_WHEEL_DIR),),)
 EXT_SOURCES := setup.py $(shell find mmcv_ops/csrc -type f 2>/dev/null)
 
 .PHONY: install demo test clean-venv

@@ -1,17 +1,20 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Benchmark the AMWC / MWC solver op against the reference figures.
 
-Generates the benchmark instances with
-``../shared/bench/make_amwc_instances.py`` (or reads a folder of .npz files
-in its layout), solves each one several times as AMWC and as MWC, and logs
-per instance: nodes, edges, labels, median wall and CPU seconds, objective,
-and the time ratios / objective difference to the figures of
-``../shared/bench/REFERENCE.md``. Then it times the batched call on copies
-of one instance with 1 thread and with all threads.
+Reads a folder of .npz instances (``node_costs``, ``edges``, ``edge_costs``,
+``partitionable``; or writes them with an instance generator script that
+takes the output folder as its argument), solves each one several times as
+AMWC and as MWC, and logs per instance: nodes, edges, labels, median wall
+and CPU seconds, objective, and the time ratios / objective difference to a
+reference table (markdown rows ``| name | nodes | edges | labels | amwc s |
+amwc objective | mwc s | mwc objective |``). Then it times the batched call
+on copies of one instance with 1 thread and with all threads. The folder
+holding the generator and the reference table can be given once as
+``AMWC_BENCH_DIR`` (``make_amwc_instances.py`` and ``REFERENCE.md`` there).
 
 Example::
 
-    python tools/analysis_tools/benchmark_amwc.py --repeats 5
+    python tools/analysis_tools/benchmark_amwc.py --instances DIR --reference REFERENCE.md --repeats 5
 """
 import argparse
 import glob
@@ -30,9 +33,7 @@ from mmengine.logging import MMLogger
 
 from mmcv_ops import solve_amwc, solve_amwc_batch, solve_mwc
 
-BENCH_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
-    'shared', 'bench')
+BENCH_DIR = os.environ.get('AMWC_BENCH_DIR')
 
 
 def parse_args():
@@ -43,12 +44,12 @@ def parse_args():
         '--generator into a temporary folder)')
     parser.add_argument(
         '--generator',
-        default=osp.join(BENCH_DIR, 'make_amwc_instances.py'),
+        default=BENCH_DIR and osp.join(BENCH_DIR, 'make_amwc_instances.py'),
         help='instance generator script')
     parser.add_argument(
         '--reference',
-        default=osp.join(BENCH_DIR, 'REFERENCE.md'),
-        help='markdown file with the reference table')
+        default=BENCH_DIR and osp.join(BENCH_DIR, 'REFERENCE.md'),
+        help='markdown file with the reference table (default: none)')
     parser.add_argument(
         '--repeats',
         type=int,
@@ -71,7 +72,7 @@ def parse_args():
 def read_reference(path):
     """{instance: (amwc_s, amwc_obj, mwc_s, mwc_obj)} from the markdown table;
     empty when the file does not exist."""
-    if not osp.isfile(path):
+    if path is None or not osp.isfile(path):
         return {}
     reference = {}
     with open(path) as f:
@@ -86,7 +87,7 @@ def read_reference(path):
 def load_instances(args, workdir):
     folder = args.instances
     if folder is None:
-        if not osp.isfile(args.generator):
+        if args.generator is None or not osp.isfile(args.generator):
             raise FileNotFoundError(
                 f'instance generator {args.generator} not found; pass '
                 '--generator or --instances')

@@ -38,7 +38,7 @@ class COPSEndToEnd(COPS):
         keep_pretrain_losses (bool): add the stage-1 losses (semantic CE and
             boundary BCE of the heads' configs) to ``loss_pq``. The paper
             trains stage 2 with the PQ loss only; keeping the stage-1 signal
-            helps when stage 1 is far from converged (see README).
+            helps when stage 1 is far from converged (docs/experiments.md).
         **kwargs: :class:`COPS` arguments.
     """
 

@@ -34,7 +34,7 @@ def amwc_panoptic_ids(labels: Tensor, clusters: Tensor,
 
 def segment_scores(segments: Tensor, num_segments: int, point_logits: Tensor,
                    edges: Tensor, edge_logits: Tensor) -> Tensor:
-    """Confidence of each segment (COPS.md §6).
+    """Confidence of each segment (the paper's instance score, docs/method.md).
 
     ``mean semantic logit of its class over its points + mean boundary logit
     of the edges crossing its border - mean boundary logit of the edges
