@@ -10,6 +10,15 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.fileio import load
+from mmengine.runner import Runner
+
+from mmdet.apis import init_detector
+from mmdet.evaluation.functional import INSTANCE_OFFSET
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUMBER = r'-?\d+\.\d+'
@@ -58,3 +67,45 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
     painted = glob.glob(str(tmp_path / '*' / 'painted' / '*.png'))
     assert len(painted) == 3
     assert all(cv2.imread(path) is not None for path in painted)
+
+
+@pytest.mark.slow
+def test_out_pickle_holds_the_model_outputs(cops_config, cops_checkpoint,
+                                            tmp_path):
+    """The ``--out`` pickle of ``tools/test.py`` holds the panoptic maps the
+    model returned, void pixels included (mmdet's CocoPanopticMetric alone
+    writes VOID = 0 into them in place on the CPU)."""
+    min_areas = dict(instance_min_area=30, stuff_min_area=30)
+    out = str(tmp_path / 'results.pkl')
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/test.py'), cops_config, cops_checkpoint,
+        '--work-dir',
+        str(tmp_path), '--out', out, '--cfg-options',
+        *(f'model.test_cfg.{key}={value}' for key, value in min_areas.items())
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    dumped = {sample['img_path']: sample for sample in load(out)}
+
+    cfg = Config.fromfile(cops_config)
+    cfg.model.test_cfg.update(min_areas)
+    model = init_detector(cfg, cops_checkpoint, device='cpu')
+    void = len(model.dataset_meta['classes'])
+    num_void = 0
+    with torch.no_grad():
+        for batch in Runner.build_dataloader(cfg.test_dataloader):
+            for sample in model.test_step(batch):
+                expected = sample.pred_panoptic_seg.sem_seg.numpy()
+                got = dumped.pop(sample.img_path)['pred_panoptic_seg']
+                np.testing.assert_array_equal(got['sem_seg'].numpy(),
+                                              expected)
+                num_void += int((expected % INSTANCE_OFFSET == void).sum())
+    assert not dumped
+    assert num_void > 0  # the case that mmdet's metric corrupts occurs

@@ -75,7 +75,7 @@ test_dataloader = val_dataloader
 # instances JSON that tools/dataset_converters/cityscapes.py writes) and the
 # seconds per image of the network and the solver
 val_evaluator = dict(
-    type='CocoPanopticMetric',
+    type='CopsPanopticMetric',  # mmdet's PQ, outputs left intact
     ann_file=data_root + 'annotations/cityscapes_panoptic_val.json',
     seg_prefix=data_root + 'annotations/cityscapes_panoptic_val/',
     backend_args=backend_args)

@@ -54,8 +54,9 @@ test_dataloader = val_dataloader
 # per-class PQ table, semantic mIoU, segm AP of the COPS instances (against
 # COCO's annotations/instances_val2017.json) and the seconds per image of the
 # network and the solver
+val_evaluator = dict(type='CopsPanopticMetric')  # outputs left intact
 test_evaluator = [
-    dict(_base_.val_evaluator, classwise=True),
+    dict(_base_.val_evaluator, type='CopsPanopticMetric', classwise=True),
     dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
     dict(
         type='CocoMetric',

@@ -72,7 +72,7 @@ test_dataloader = val_dataloader
 # masks and scores (pred_instances; the generator writes the COCO instances
 # JSON) and the seconds per image of the network and the solver
 val_evaluator = dict(
-    type='CocoPanopticMetric',
+    type='CopsPanopticMetric',  # mmdet's PQ, outputs left intact
     ann_file=data_root + 'annotations/panoptic_val.json',
     seg_prefix=data_root + 'annotations/panoptic_val/',
     backend_args=backend_args)

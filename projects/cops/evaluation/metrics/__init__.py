@@ -1,4 +1,5 @@
 """Evaluation metrics of the COPS project."""
+from .cops_panoptic_metric import CopsPanopticMetric
 from .inference_time_metric import InferenceTimeMetric
 
-__all__ = ['InferenceTimeMetric']
+__all__ = ['CopsPanopticMetric', 'InferenceTimeMetric']
