@@ -38,14 +38,18 @@ model = dict(
         num_stages=4,
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2),
-        multi_grid=(1, 2, 4),
+        # res5 block rates 2, 4, 8: detectron2's RES5_DILATION 2 times
+        # RES5_MULTI_GRID (1, 2, 4); mmseg takes multi_grid as the rates
+        multi_grid=(2, 4, 8),
         out_indices=(0, 1, 3),
         norm_cfg=norm_cfg,
         norm_eval=False,
         contract_dilation=True,
-        # ImageNet weights of this 128-channel-stem ResNet-50 in mmseg
-        # ResNetV1c key names, a local file the user provides (nothing is
-        # downloaded); configs trained from scratch set init_cfg=None.
+        # ImageNet weights of this 128-channel-stem ResNet-50: detectron2's
+        # DeepLab R-52.pkl converted by
+        # tools/model_converters/detectron2_r52_to_mmseg.py (docs/weights.md;
+        # nothing is downloaded). OpenMMLab's ImageNet ResNetV1c instead:
+        # stem_channels=64, checkpoint='open-mmlab://resnet50_v1c'.
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/resnet50_v1c_stem128_imagenet.pth')),
