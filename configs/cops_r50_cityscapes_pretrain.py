@@ -1,8 +1,9 @@
 # COPS stage 1 on Cityscapes (COPS.md §5): semantic CE with hard-pixel
-# mining + boundary BCE (top 25 %, weight 0.25), Adam lr 1e-4 with poly
-# decay, 50k iterations x batch 12, 512 x 1024 crops of images rescaled by
-# 0.5-2.0, BN. Batch 12 = total over all processes (12 per process below;
-# with N processes set train_dataloader.batch_size=12/N).
+# mining + boundary BCE (top 25 %, weight 0.25), Adam lr 1e-4 with warm-up
+# and poly decay, 50k iterations, 512 x 1024 crops, BN.
+# Batch: 3 images per process; `tools/dist_train.sh
+# configs/cops_r50_cityscapes_pretrain.py 4` trains with the original's
+# total of 12 (with N processes set train_dataloader.batch_size=12/N).
 _base_ = [
     './_base_/models/cops_r50.py', './_base_/datasets/cityscapes_panoptic.py',
     './_base_/schedules/pretrain_adam_poly_50k.py',
@@ -34,5 +35,5 @@ train_pipeline = [
         instance_boundary_weight=4.0),
     dict(type='PackCOPSInputs')
 ]
-train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=3, dataset=dict(pipeline=train_pipeline))
 auto_scale_lr = dict(enable=False, base_batch_size=12)

@@ -1,10 +1,12 @@
 # COPS stage 2 on COCO panoptic (COPS.md §5): from the stage-1 checkpoint,
 # train through the AMWC solver with the PQ surrogate loss only (weight 100),
-# Adam lr 1e-4 with 500 warm-up iterations and poly decay, 20k iterations x
-# batch 24 (total: 6 per process with `tools/dist_train.sh
-# configs/cops_r50_coco.py 4`), 640 x 640 crops. Backbone and both
-# decoders frozen, batch norms frozen, heads at a reduced lr, AMWC inputs
-# with dropout 0.1; perturbation lambda ~ U[1000, 5000], 5 samples.
+# Adam lr 1e-4 with 500 warm-up iterations and poly decay, 20k iterations,
+# short side 448..768 (the original's stage-2 yaml), 640 x 640 crops.
+# Backbone and both decoders frozen, batch norms frozen, heads at a reduced
+# lr, AMWC inputs with dropout 0.1; perturbation lambda ~ U[1000, 5000],
+# 5 samples.
+# Batch: 6 images per process; `tools/dist_train.sh configs/cops_r50_coco.py
+# 4` trains with the original's total of 24.
 _base_ = './cops_r50_coco_pretrain.py'
 
 # stage-1 checkpoint; tools/train.py stops at once when it is missing and
@@ -35,7 +37,17 @@ model = dict(
                     'affinity_head.decoder'),
     norm_eval=True)
 
-train_dataloader = dict(batch_size=6)
+# The original's stage-2 targets (fully_differentiable yaml): instance and
+# small-instance weights 1, so the boundary weights that mask the solver's
+# edge gradients are 0 / 1.
+# Short side 448..768 (step 64) as the original's stage-2 yaml.
+train_pipeline = [
+    dict(t, small_instance_weight=1.0, instance_boundary_weight=1.0)
+    if t.type == 'GenerateCOPSTargets' else dict(
+        t, scales=[(960, short) for short in range(448, 769, 64)])
+    if t.type == 'RandomChoiceResize' else t for t in _base_.train_pipeline
+]
+train_dataloader = dict(batch_size=6, dataset=dict(pipeline=train_pipeline))
 auto_scale_lr = dict(enable=False, base_batch_size=24)
 optim_wrapper = dict(
     optimizer=dict(lr=1e-4),
@@ -57,7 +69,7 @@ param_scheduler = [
         type='PolyLR',
         power=0.9,
         eta_min=0.0,
-        begin=warmup_iters,
+        begin=0,
         end=max_iters,
         by_epoch=False)
 ]

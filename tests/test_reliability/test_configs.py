@@ -56,3 +56,92 @@ def test_stage2_foreground_areas_follow_the_original_formula(dataset):
     # at test time the original keeps the full-resolution pixel areas
     assert cfg.model.test_cfg.instance_min_area == ORIGINAL_INSTANCE_AREA
     assert cfg.model.test_cfg.stuff_min_area == ORIGINAL_STUFF_AREA[dataset]
+
+
+# The original's totals (IMS_PER_BATCH of the pretrain and
+# fully_differentiable yaml files); the documented command is
+# `tools/dist_train.sh CONFIG 4`.
+ORIGINAL_TOTAL_BATCH = {
+    'cityscapes_pretrain': 12,
+    'cityscapes': 24,
+    'coco_pretrain': 48,
+    'coco': 24
+}
+DOCUMENTED_PROCESSES = 4
+
+
+@pytest.mark.parametrize('name', sorted(ORIGINAL_TOTAL_BATCH))
+def test_documented_command_trains_with_the_original_batch(name):
+    path = osp.join(REPO, 'configs', f'cops_r50_{name}.py')
+    cfg = Config.fromfile(path)
+    total = ORIGINAL_TOTAL_BATCH[name]
+    per_process = cfg.train_dataloader.batch_size
+    assert per_process * DOCUMENTED_PROCESSES == total
+    assert cfg.auto_scale_lr.base_batch_size == total
+    # the config's header states both numbers and the command
+    header = open(path).read().split('\n_base_')[0].replace('\n# ', ' ')
+    assert f'{per_process} images per process' in header
+    assert f'total of {total}' in header
+    assert f'tools/dist_train.sh configs/cops_r50_{name}.py 4' in header
+
+
+@pytest.mark.parametrize('name', ['cityscapes_pretrain', 'coco_pretrain'])
+def test_stage1_schedule_is_detectron2_warmup_poly(name):
+    """detectron2's WarmupPolyLR with its default warm-up (the original's
+    pretrain yaml files set no WARMUP_ITERS): linear from 1/1000 over 1000
+    iterations, times poly (power 0.9) over all 50k iterations."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{name}.py'))
+    warmup, poly = cfg.param_scheduler
+    assert (warmup.type, warmup.start_factor, warmup.begin,
+            warmup.end) == ('LinearLR', 1e-3, 0, 1000)
+    assert (poly.type, poly.power, poly.begin, poly.end) == ('PolyLR', 0.9,
+                                                             0, 50000)
+    assert cfg.train_cfg.max_iters == 50000
+
+
+def _train_step(cfg, step_type):
+    steps = [s for s in cfg.train_dataloader.dataset.pipeline
+             if s.type == step_type]
+    assert len(steps) == 1, step_type
+    return steps[0]
+
+
+def test_coco_settings_follow_the_original_yaml():
+    """COCO base_panoptic_affinity_pretrain.yaml: semantic top-k 1.0, short
+    side int(x * 0.1 * 640) for x in 5..15, SIZE_DIVISIBILITY 640;
+    fully_differentiable.yaml: short side for x in 7..12."""
+    pretrain = Config.fromfile(
+        osp.join(REPO, 'configs', 'cops_r50_coco_pretrain.py'))
+    stage2 = Config.fromfile(osp.join(REPO, 'configs', 'cops_r50_coco.py'))
+    assert pretrain.model.semantic_head.loss_sem.top_k_ratio == 1.0
+    for cfg, first, last in ((pretrain, 5, 15), (stage2, 7, 12)):
+        assert cfg.model.data_preprocessor.pad_size_divisor == 640
+        resize = _train_step(cfg, 'RandomChoiceResize')
+        assert resize.scales == [(960, int(x * 0.1 * 640))
+                                 for x in range(first, last + 1)]
+        assert _train_step(cfg, 'RandomCrop').crop_size == (640, 640)
+
+
+def test_cityscapes_scales_follow_the_original_yaml():
+    short_sides = (512, 640, 704, 832, 896, 1024, 1152, 1216, 1344, 1408,
+                   1536, 1664, 1728, 1856, 1920, 2048)
+    for name in ('cityscapes_pretrain', 'cityscapes'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{name}.py'))
+        resize = _train_step(cfg, 'RandomChoiceResize')
+        assert resize.scales == [(4096, s) for s in short_sides]
+        assert _train_step(cfg, 'RandomCrop').crop_size == (1024, 512)
+
+
+@pytest.mark.parametrize('dataset', sorted(ORIGINAL_STUFF_AREA))
+def test_stage2_targets_weigh_instances_as_the_original(dataset):
+    """fully_differentiable yaml: INSTANCE_LOSS_WEIGHT 1, SMALL_INSTANCE_WEIGHT
+    1 (stage 1: 4 and 3)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{dataset}.py'))
+    targets = _train_step(cfg, 'GenerateCOPSTargets')
+    assert (targets.instance_boundary_weight,
+            targets.small_instance_weight) == (1.0, 1.0)
+    pretrain = Config.fromfile(
+        osp.join(REPO, 'configs', f'cops_r50_{dataset}_pretrain.py'))
+    targets = _train_step(pretrain, 'GenerateCOPSTargets')
+    assert (targets.instance_boundary_weight,
+            targets.small_instance_weight) == (4.0, 3.0)

@@ -1,7 +1,9 @@
 # Cityscapes panoptic (19 classes, 8 things), converted to COCO panoptic
-# format by tools/dataset_converters/cityscapes.py. Paper settings: random
-# rescale of the 1024x2048 images by 0.5-2.0 (short side 512..2048), random
-# 512x1024 crop and flip for training; full resolution for testing.
+# format by tools/dataset_converters/cityscapes.py. The original's settings
+# (Cityscapes base_panoptic_affinity_pretrain.yaml): the short side of the
+# 1024x2048 images resized to one of 16 sizes from 512 to 2048 (long side at
+# most 4096), random 512x1024 crop and flip for training; full resolution
+# for testing.
 # The dataset class is the project's, registered by the custom_imports of
 # _base_/default_runtime.py.
 
@@ -13,9 +15,10 @@ train_pipeline = [
     dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
     dict(type='LoadCheckedPanopticAnnotations', backend_args=backend_args),
     dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 2.0),
+        type='RandomChoiceResize',
+        scales=[(4096, short) for short in (512, 640, 704, 832, 896, 1024,
+                                            1152, 1216, 1344, 1408, 1536,
+                                            1664, 1728, 1856, 1920, 2048)],
         keep_ratio=True),
     dict(
         type='RandomCrop',

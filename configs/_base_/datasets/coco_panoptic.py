@@ -1,10 +1,11 @@
 # COCO panoptic (133 classes, 80 things) with mmdet's CocoPanopticDataset,
 # standard paths (data/coco/annotations/panoptic_{train,val}2017.json,
 # annotations/panoptic_{train,val}2017/, {train,val}2017/) and evaluator
-# from mmdet's base. Paper settings (as Panoptic-DeepLab): short side resized
-# to 320..960 (step 64) with the long side at most 960, random 640x640 crop
-# (padded to 640x640) and flip for training; testing with the long side
-# resized to 640.
+# from mmdet's base. The original's settings (COCO
+# base_panoptic_affinity_pretrain.yaml): short side resized to 320..960
+# (step 64) with the long side at most 960, random 640x640 crop and flip for
+# training; testing with the long side resized to 640. The COCO model
+# configs pad each batch to a multiple of 640 (data_preprocessor).
 _base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
 
 backend_args = None
@@ -25,9 +26,6 @@ train_pipeline = [
         recompute_bbox=True,
         allow_negative_crop=True),
     dict(type='RandomFlip', prob=0.5),
-    # Images smaller than the crop are padded (seg: void), so every training
-    # sample is 640 x 640 like the per-pixel targets built from it.
-    dict(type='Pad', size=(640, 640), pad_val=dict(img=0, seg=255)),
     dict(type='PackDetInputs')
 ]
 # mmcv's LoadImageFromFile (not the checked one) at test time: mmdet's
