@@ -14,8 +14,10 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from projects.cops.utils import (merge_cfg_options, setup_cpu_distributed,
-                                 shutdown_distributed)
+from projects.cops_runtime.utils import (merge_cfg_options,
+                                        register_checkpoint_safe_globals,
+                                        setup_cpu_distributed,
+                                        shutdown_distributed)
 
 
 def parse_args():
@@ -96,6 +98,9 @@ def main():
         cfg.load_from = args.resume
     check_load_from(cfg)
     setup_cpu_distributed(cfg)
+    # mmengine checkpoints hold numpy and HistoryBuffer objects, which
+    # torch.load(weights_only=True) refuses unless allow-listed
+    register_checkpoint_safe_globals()
 
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -1,6 +1,8 @@
 # Runtime shared by every COPS config: iteration-based training, mmdet hooks,
 # the project's modules registered through custom_imports.
-custom_imports = dict(imports=['projects.cops'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.cops', 'projects.cops_runtime'],
+    allow_failed_imports=False)
 
 default_scope = 'mmdet'
 

@@ -6,8 +6,8 @@ import torch.multiprocessing as mp
 from mmengine.config import Config
 from torch import nn
 
-from projects.cops.utils import CPUSyncBatchNorm, setup_cpu_distributed
-from projects.cops.utils.cpu_distributed import replace_norm_type
+from projects.cops_runtime import CPUSyncBatchNorm, setup_cpu_distributed
+from projects.cops_runtime.utils.cpu_distributed import replace_norm_type
 
 WORLD_SIZE, BATCH, CHANNELS = 2, 3, 4
 

@@ -25,7 +25,8 @@ from reliability_utils import (NUM_VAL, REPO, read_scalars, run_checked,
                                shrunk_config, train)
 
 import projects.cops  # noqa: F401
-from projects.cops.utils.cpu_distributed import replace_norm_type
+from projects.cops_runtime import register_checkpoint_safe_globals
+from projects.cops_runtime.utils.cpu_distributed import replace_norm_type
 
 NUM_ITERS = 3
 NUM_CLASSES = 6  # void label of the synthetic panoptic maps
@@ -80,6 +81,7 @@ def test_two_cpu_processes_log_and_save_once(runs):
     assert sorted(
         name for name in os.listdir(work_dir)
         if name.endswith('.pth')) == [f'iter_{NUM_ITERS}.pth']
+    register_checkpoint_safe_globals()
     checkpoint = torch.load(
         osp.join(work_dir, f'iter_{NUM_ITERS}.pth'), weights_only=True)
     assert checkpoint['meta']['iter'] == NUM_ITERS

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmdet.registry import HOOKS
-from projects.cops.engine import (FiniteLossHook, IterationSeedHook,
+from projects.cops_runtime.engine import (FiniteLossHook, IterationSeedHook,
                                   RankMeanLogVarsHook)
 
 

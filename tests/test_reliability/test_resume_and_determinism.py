@@ -17,7 +17,7 @@ import torch
 from reliability_utils import (RUN_TIMEOUT, REPO, read_scalars, shrunk_config,
                                tool_env, train, train_command)
 
-import projects.cops  # noqa: F401  (allow-lists the checkpoint globals)
+from projects.cops_runtime import register_checkpoint_safe_globals
 
 MAX_ITERS, CHECKPOINT_INTERVAL = 6, 2
 
@@ -97,6 +97,7 @@ def killed_and_resumed(config_file, tmp_path_factory):
 
 
 def load(path):
+    register_checkpoint_safe_globals()
     return torch.load(path, map_location='cpu', weights_only=True)
 
 

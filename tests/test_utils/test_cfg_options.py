@@ -2,7 +2,7 @@
 import pytest
 from mmengine.config import Config
 
-from projects.cops.utils import merge_cfg_options
+from projects.cops_runtime.utils import merge_cfg_options
 
 
 @pytest.fixture

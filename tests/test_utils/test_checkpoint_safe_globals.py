@@ -1,4 +1,5 @@
-"""mmengine checkpoints load with torch's ``weights_only=True`` once the project is imported."""
+"""mmengine checkpoints load with torch's ``weights_only=True`` once the
+allow-list is registered."""
 import pickle
 
 import numpy as np
@@ -6,9 +7,10 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-import projects.cops  # noqa: F401  (registers the allow-list)
-from projects.cops.utils.checkpoint_safe_globals import \
-    history_buffer_statistic
+from projects.cops_runtime.utils.checkpoint_safe_globals import (
+    history_buffer_statistic, register_checkpoint_safe_globals)
+
+register_checkpoint_safe_globals()
 
 
 def test_message_hub_state_loads_weights_only(tmp_path):

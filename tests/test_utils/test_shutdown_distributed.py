@@ -3,7 +3,7 @@ import socket
 
 import torch.distributed as dist
 
-from projects.cops.utils import shutdown_distributed
+from projects.cops_runtime.utils import shutdown_distributed
 
 
 def free_port():

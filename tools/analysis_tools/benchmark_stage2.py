@@ -34,6 +34,7 @@ from mmengine.utils import import_modules_from_strings
 
 from mmdet.registry import MODELS
 from projects.cops.models.utils.panoptic_matching import panoptic_segments
+from projects.cops_runtime import register_checkpoint_safe_globals
 
 
 def parse_args():
@@ -109,6 +110,7 @@ def main():
     logger = MMLogger.get_instance('benchmark_stage2')
     model = MODELS.build(cfg.model)
     if args.checkpoint:
+        register_checkpoint_safe_globals()
         load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.train()
     cfg.train_dataloader.num_workers = 0

@@ -37,7 +37,7 @@ from glob import glob
 
 from mmengine.config import Config, DictAction
 
-from projects.cops.utils import merge_cfg_options
+from projects.cops_runtime.utils import merge_cfg_options
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METRICS = tuple(f'coco_panoptic/{key}'

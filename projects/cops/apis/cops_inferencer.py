@@ -8,6 +8,7 @@ from mmengine.fileio import get
 
 from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
+from projects.cops_runtime.utils import register_checkpoint_safe_globals
 from ..visualization import boundary_images, semantic_colour_map
 
 
@@ -16,7 +17,8 @@ class COPSInferencer(DetInferencer):
 
     Same arguments and call as ``DetInferencer`` (visualisations in
     ``out_dir/vis``, JSON and panoptic PNG predictions in ``out_dir/preds``;
-    plain ``DetInferencer`` works with the COPS configs too) plus
+    plain ``DetInferencer`` works with the COPS configs too, after
+    :func:`register_checkpoint_safe_globals`) plus
     ``save_result_images=True``, which also writes, per image, under
     ``out_dir/result_images``: ``<name>_panoptic.png`` (panoptic overlay by
     mmdet's ``DetLocalVisualizer``), ``<name>_semantic.png``
@@ -27,6 +29,11 @@ class COPSInferencer(DetInferencer):
     """
 
     visualize_kwargs = DetInferencer.visualize_kwargs | {'save_result_images'}
+
+    def __init__(self, *args, **kwargs) -> None:
+        # the weights are loaded here; runner checkpoints need the allow-list
+        register_checkpoint_safe_globals()
+        super().__init__(*args, **kwargs)
 
     def visualize(self,
                   inputs: list,
