@@ -55,7 +55,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='CopsPanopticMetric')  # outputs left intact
 test_evaluator = [
     dict(_base_.val_evaluator, type='CopsPanopticMetric', classwise=True),
-    dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(type='CopsSemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
     dict(
         type='CocoMetric',
         ann_file=_base_.data_root + 'annotations/instances_val2017.json',

@@ -78,7 +78,7 @@ val_evaluator = dict(
     backend_args=backend_args)
 test_evaluator = [
     dict(val_evaluator, classwise=True),
-    dict(type='SemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(type='CopsSemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
     dict(
         type='CocoMetric',
         ann_file=data_root + 'annotations/instances_val.json',
