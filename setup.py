@@ -1,9 +1,11 @@
 """Install COPS: the ``projects.cops`` mmdet project and the ``mmcv_ops`` solver op.
 
-The solver op is compiled as a torch C++ extension (``mmcv_ops._ext``) from the
-sources under ``mmcv_ops/csrc``: plain C++ solver files plus a thin torch binding.
-A CUDA build is only attempted with ``FORCE_CUDA=1`` (or ``WITH_CUDA=1``) and only
-compiles ``csrc/pytorch/cuda`` sources when that folder exists.
+The solver op is compiled as a torch C++ extension (``mmcv_ops._ext``, CPU only)
+from the sources under ``mmcv_ops/csrc``: plain C++ solver files in ``common``
+plus a thin torch binding in ``pytorch``. It is compiled for generic x86-64 (or
+the platform's default target) so that a wheel runs anywhere; ``COPS_NATIVE=1``
+compiles it for the building machine's CPU (``-march=native``, see
+``docs/solver.md`` for the gain).
 
 Install (torch must already be installed, see ``requirements/build.txt``)::
 
@@ -26,9 +28,8 @@ def read_requirements(name):
         return [line for line in lines if line and not line.startswith('-')]
 
 
-def cuda_requested():
-    return any(
-        os.getenv(flag, '0') == '1' for flag in ('FORCE_CUDA', 'WITH_CUDA'))
+def native_requested():
+    return os.getenv('COPS_NATIVE', '0') == '1'
 
 
 def sources(*patterns):
@@ -40,27 +41,19 @@ def sources(*patterns):
 
 def make_extensions():
     """The ``mmcv_ops._ext`` extension, or nothing when there are no sources."""
-    cpp_sources = sources('common/**/*.cpp', 'pytorch/*.cpp', 'pytorch/cpu/*.cpp')
+    cpp_sources = sources('common/*.cpp', 'pytorch/*.cpp', 'pytorch/cpu/*.cpp')
     if not cpp_sources:
         return [], {}
-    from torch.utils.cpp_extension import (BuildExtension, CppExtension,
-                                           CUDAExtension)
+    from torch.utils.cpp_extension import BuildExtension, CppExtension
     cxx_flags = ['-O3', '-std=c++20', '-fvisibility=hidden']
-    include_dirs = [osp.abspath(osp.join(CSRC, 'common'))]
-    cuda_sources = sources('pytorch/cuda/*.cu', 'pytorch/cuda/*.cpp')
-    if cuda_requested() and cuda_sources:
-        extension = CUDAExtension(
-            'mmcv_ops._ext',
-            cpp_sources + cuda_sources,
-            include_dirs=include_dirs,
-            define_macros=[('MMCV_OPS_WITH_CUDA', None)],
-            extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']})
-    else:
-        extension = CppExtension(
-            'mmcv_ops._ext',
-            cpp_sources,
-            include_dirs=include_dirs,
-            extra_compile_args={'cxx': cxx_flags})
+    if native_requested():
+        cxx_flags.append('-march=native')
+    extension = CppExtension(
+        'mmcv_ops._ext',
+        cpp_sources,
+        include_dirs=[osp.abspath(CSRC),
+                      osp.abspath(osp.join(CSRC, 'common'))],
+        extra_compile_args={'cxx': cxx_flags})
     return [extension], {'build_ext': BuildExtension}
 
 

@@ -61,57 +61,32 @@ def _as_tensor(value: ArrayLike, name: str) -> Tensor:
                     f'{type(value).__name__}')
 
 
-def _check_costs(costs: Tensor, name: str, ndim: int) -> Tensor:
-    if costs.dtype not in (torch.float32, torch.float64):
-        raise TypeError(
-            f'{name} must be float32 or float64, got {costs.dtype}')
-    if costs.dim() != ndim:
-        raise ValueError(f'{name} must have {ndim} dimensions, got shape '
-                         f'{tuple(costs.shape)}')
-    return costs.contiguous()
-
-
 def _prepare_instance(node_costs: ArrayLike, edges: ArrayLike,
                       edge_costs: ArrayLike,
                       partitionable: Optional[ArrayLike],
-                      where: str) -> List[Tensor]:
-    """Checks types and shapes of one instance and returns the C++ inputs
-    (contiguous CPU tensors); ``partitionable=None`` means all labels are
-    stuff. The values (finite costs, edge indices in [0, N), no
-    self-loops) are checked in one pass by the C++ op, which raises a
-    ValueError naming the argument, edge and instance."""
-    node_costs = _check_costs(
-        _as_tensor(node_costs, 'node_costs' + where), 'node_costs' + where, 2)
-    num_nodes, num_labels = node_costs.shape
-    if num_labels == 0:
-        raise ValueError(f'node_costs{where} must have at least one label '
-                         '(shape [N, L] with L >= 1), got shape '
-                         f'{tuple(node_costs.shape)}')
-    edges = _as_tensor(edges, 'edges' + where)
-    if edges.dtype not in (torch.int32, torch.int64):
-        raise TypeError(f'edges{where} must be int32 or int64, got '
-                        f'{edges.dtype}')
-    if edges.dim() != 2 or edges.shape[1] != 2:
-        raise ValueError(f'edges{where} must have shape [E, 2], got '
-                         f'{tuple(edges.shape)}')
-    edges = edges.contiguous()
-    edge_costs = _check_costs(
-        _as_tensor(edge_costs, 'edge_costs' + where), 'edge_costs' + where, 1)
-    if edge_costs.shape[0] != edges.shape[0]:
-        raise ValueError(f'edge_costs{where} must have one cost per edge '
-                         f'({edges.shape[0]}), got {edge_costs.shape[0]}')
+                      initial_labels: Optional[ArrayLike],
+                      initial_clusters: Optional[ArrayLike],
+                      where: str) -> list:
+    """The C++ inputs of one instance as contiguous CPU tensors (``None``
+    stays ``None``; ``partitionable=None`` means all labels are stuff). The
+    op checks dtypes, shapes and values itself and raises errors naming the
+    argument and instance, so nothing is checked twice here."""
+    node_costs = _as_tensor(node_costs, 'node_costs' + where).contiguous()
     if partitionable is None:
+        num_labels = node_costs.shape[-1] if node_costs.dim() else 0
         partitionable = torch.zeros(num_labels, dtype=torch.bool)
-    else:
-        partitionable = _as_tensor(partitionable, 'partitionable' + where)
-        if partitionable.dtype != torch.bool:
-            raise TypeError(f'partitionable{where} must be a bool array, got '
-                            f'{partitionable.dtype}')
-        if tuple(partitionable.shape) != (num_labels, ):
-            raise ValueError(f'partitionable{where} must have shape [L] = '
-                             f'[{num_labels}], got '
-                             f'{tuple(partitionable.shape)}')
-    return [node_costs, edges, edge_costs, partitionable.contiguous()]
+    tensors = [
+        _as_tensor(value, name + where).contiguous()
+        for value, name in ((edges, 'edges'), (edge_costs, 'edge_costs'),
+                            (partitionable, 'partitionable'))
+    ]
+    initial = [
+        None if value is None else _as_tensor(value, name +
+                                              where).contiguous()
+        for value, name in ((initial_labels, 'initial_labels'),
+                            (initial_clusters, 'initial_clusters'))
+    ]
+    return [node_costs, *tensors, *initial]
 
 
 def _per_instance(value, count: int, name: str) -> list:
@@ -138,34 +113,43 @@ def _resolve_threads(num_threads: Optional[int]) -> int:
 
 
 def _solve(node_costs: Sequence, edges, edge_costs: Sequence, partitionable,
+           initial_labels, initial_clusters,
            num_threads: Optional[int]) -> list:
-    if not isinstance(node_costs, (list, tuple)):
-        raise TypeError('node_costs must be a list of [N, L] arrays, got '
-                        f'{type(node_costs).__name__}')
-    if not isinstance(edge_costs, (list, tuple)):
-        raise TypeError('edge_costs must be a list of [E] arrays, got '
-                        f'{type(edge_costs).__name__}')
+    for value, name, shape in ((node_costs, 'node_costs', '[N, L]'),
+                               (edge_costs, 'edge_costs', '[E]')):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f'{name} must be a list of {shape} arrays, got '
+                            f'{type(value).__name__}')
     count = len(node_costs)
-    if len(edge_costs) != count:
+    if len(edge_costs) != count:  # zip below would drop the extra ones
         raise ValueError(f'edge_costs must have one array per instance '
                          f'({count}), got {len(edge_costs)}')
     num_threads = _resolve_threads(num_threads)
-    edges = _per_instance(edges, count, 'edges')
-    partitionable = _per_instance(partitionable, count, 'partitionable')
+    columns = [
+        _per_instance(value, count, name)
+        for value, name in ((edges, 'edges'), (partitionable, 'partitionable'),
+                            (initial_labels, 'initial_labels'),
+                            (initial_clusters, 'initial_clusters'))
+    ]
     inputs = [
-        _prepare_instance(*instance, where=f'[{k}]' if count > 1 else '')
-        for k, instance in enumerate(
-            zip(node_costs, edges, edge_costs, partitionable))
+        _prepare_instance(costs, instance_edges, weights, part, labels,
+                          clusters, f'[{k}]' if count > 1 else '')
+        for k, (costs, weights, instance_edges, part, labels,
+                clusters) in enumerate(zip(node_costs, edge_costs, *columns))
     ]
     return _ext.solve_amwc_batch(*(list(column) for column in zip(
         *inputs)), num_threads) if inputs else []
 
 
-def solve_amwc_batch(node_costs: Sequence[ArrayLike],
-                     edges: Union[ArrayLike, Sequence[ArrayLike]],
-                     edge_costs: Sequence[ArrayLike],
-                     partitionable: Union[ArrayLike, Sequence[ArrayLike]],
-                     num_threads: Optional[int] = None) -> List[AmwcResult]:
+def solve_amwc_batch(
+        node_costs: Sequence[ArrayLike],
+        edges: Union[ArrayLike, Sequence[ArrayLike]],
+        edge_costs: Sequence[ArrayLike],
+        partitionable: Union[ArrayLike, Sequence[ArrayLike]],
+        num_threads: Optional[int] = None,
+        initial_labels: Union[None, ArrayLike, Sequence] = None,
+        initial_clusters: Union[None, ArrayLike, Sequence] = None
+) -> List[AmwcResult]:
     """Solves several AMWC instances on a C++ thread pool (GIL released).
 
     Args:
@@ -180,6 +164,16 @@ def solve_amwc_batch(node_costs: Sequence[ArrayLike],
             threads beyond one per instance go to the block phase inside
             the large ones, so at most ``num_threads`` run at once. The
             results do not depend on it.
+        initial_labels (Tensor | ndarray | list, optional): A solution to
+            start from (warm start): [N_k] int32/int64 labels, shared or one
+            per instance (None entries: cold start), e.g. the ``labels`` of
+            a solution of the same graph with slightly different costs. The
+            contraction then starts from its clusters instead of single
+            nodes, which costs a fraction of a cold solve.
+        initial_clusters (Tensor | ndarray | list, optional): The clusters of
+            that solution: [N_k] int32/int64 ids in [0, N_k), one label per
+            cluster (the ``clusters`` of an :class:`AmwcResult`); shared or
+            one per instance; None: one cluster per label.
 
     Returns:
         list[AmwcResult]: One result per instance, in input order.
@@ -189,18 +183,24 @@ def solve_amwc_batch(node_costs: Sequence[ArrayLike],
                         'a list of them), got None; use solve_mwc_batch for '
                         'the problem without thing labels')
     return [
-        AmwcResult(*result) for result in _solve(node_costs, edges, edge_costs,
-                                                 partitionable, num_threads)
+        AmwcResult(*result)
+        for result in _solve(node_costs, edges, edge_costs, partitionable,
+                             initial_labels, initial_clusters, num_threads)
     ]
 
 
-def solve_mwc_batch(node_costs: Sequence[ArrayLike],
-                    edges: Union[ArrayLike, Sequence[ArrayLike]],
-                    edge_costs: Sequence[ArrayLike],
-                    num_threads: Optional[int] = None) -> List[MwcResult]:
+def solve_mwc_batch(
+        node_costs: Sequence[ArrayLike],
+        edges: Union[ArrayLike, Sequence[ArrayLike]],
+        edge_costs: Sequence[ArrayLike],
+        num_threads: Optional[int] = None,
+        initial_labels: Union[None, ArrayLike, Sequence] = None
+) -> List[MwcResult]:
     """Solves several MWC instances (every label is stuff) on a C++ thread
-    pool; arguments as in :func:`solve_amwc_batch`."""
-    results = _solve(node_costs, edges, edge_costs, None, num_threads)
+    pool; arguments as in :func:`solve_amwc_batch` (``initial_labels``: a
+    warm start, e.g. the labels of the unperturbed problem's solution)."""
+    results = _solve(node_costs, edges, edge_costs, None, initial_labels,
+                     None, num_threads)
     return [
         MwcResult(labels, cut, objective)
         for labels, _, cut, objective in results
@@ -211,25 +211,34 @@ def solve_amwc(node_costs: ArrayLike,
                edges: ArrayLike,
                edge_costs: ArrayLike,
                partitionable: ArrayLike,
-               num_threads: Optional[int] = None) -> AmwcResult:
+               num_threads: Optional[int] = None,
+               initial_labels: Optional[ArrayLike] = None,
+               initial_clusters: Optional[ArrayLike] = None) -> AmwcResult:
     """Solves one AMWC instance: node_costs [N, L] float, edges [E, 2] int,
     edge_costs [E] float, partitionable [L] bool (True = thing label).
 
     Large instances (N >= 4096) grow their first clusters in blocks of
     consecutive node indices on ``num_threads`` threads (default: the cores
-    available); the result does not depend on ``num_threads``."""
+    available); the result does not depend on ``num_threads``. A solution to
+    start from (``initial_labels`` [N], ``initial_clusters`` [N]): see
+    :func:`solve_amwc_batch`."""
     return solve_amwc_batch([node_costs],
                             edges, [edge_costs],
                             partitionable,
-                            num_threads=num_threads)[0]
+                            num_threads=num_threads,
+                            initial_labels=initial_labels,
+                            initial_clusters=initial_clusters)[0]
 
 
 def solve_mwc(node_costs: ArrayLike,
               edges: ArrayLike,
               edge_costs: ArrayLike,
-              num_threads: Optional[int] = None) -> MwcResult:
+              num_threads: Optional[int] = None,
+              initial_labels: Optional[ArrayLike] = None) -> MwcResult:
     """Solves one MWC instance: an edge is cut iff its labels differ;
-    ``num_threads`` as in :func:`solve_amwc`."""
+    ``num_threads`` and ``initial_labels`` (a warm start) as in
+    :func:`solve_amwc_batch`."""
     return solve_mwc_batch([node_costs],
                            edges, [edge_costs],
-                           num_threads=num_threads)[0]
+                           num_threads=num_threads,
+                           initial_labels=initial_labels)[0]

@@ -15,8 +15,9 @@ def valid():
 
 
 @pytest.mark.parametrize('key, value, error, match', [
-    ('node_costs', np.zeros(3), ValueError, 'node_costs must have 2 dim'),
-    ('node_costs', np.zeros((3, 0)), ValueError, 'at least one label'),
+    ('node_costs', np.zeros(3), ValueError,
+     r'node_costs must have shape \[N, L\]'),
+    ('node_costs', np.zeros((3, 0)), ValueError, r'L >= 1'),
     ('node_costs', np.zeros(
         (3, 2), np.int64), TypeError, 'node_costs must be'),
     ('node_costs', np.array(
@@ -30,18 +31,29 @@ def valid():
     ('edges', np.array([[0, 3], [1, 2]]), ValueError, r'\[0, 3\)'),
     ('edges', np.array([[-1, 1], [1, 2]]), ValueError, 'node indices'),
     ('edges', np.array([[1, 1], [1, 2]]), ValueError, 'self-loops'),
-    ('edge_costs', np.ones(3), ValueError, 'one cost per edge'),
-    ('edge_costs', np.ones((2, 1)), ValueError, 'edge_costs must have 1 dim'),
+    ('edge_costs', np.ones(3), ValueError,
+     r'edge_costs must have shape \[E\] = \[2\]'),
+    ('edge_costs', np.ones((2, 1)), ValueError, r'edge_costs must have shape \[E\]'),
     ('edge_costs', np.array([1., np.nan
                              ]), ValueError, 'edge_costs must be finite'),
     ('edge_costs', np.ones(2, np.int32), TypeError, 'edge_costs must be'),
-    ('partitionable', np.array([1, 0]), TypeError, 'must be a bool array'),
+    ('partitionable', np.array([1, 0]), TypeError, 'partitionable must be bool'),
     ('partitionable', np.array(
         [True]), ValueError, r'partitionable must have shape \[L\] = \[2\]'),
     ('partitionable', None, TypeError, 'partitionable must be a bool'),
+    ('initial_labels', np.array([0, 2, 0]), ValueError, r'labels in \[0, 2\)'),
+    ('initial_labels', np.zeros(2, np.int64), ValueError,
+     r'initial_labels must have shape \[N\] = \[3\]'),
+    ('initial_labels', np.zeros(3), TypeError, 'initial_labels must be int'),
+    ('initial_clusters', np.array([0, 1, 3]), ValueError,
+     r'cluster ids in \[0, 3\)'),
+    ('initial_clusters', np.array([0, 0, 0]), ValueError,
+     'one label, cluster 0 has labels 0 and 1'),
 ])
 def test_invalid_argument(key, value, error, match):
     args = valid()
+    if key == 'initial_clusters':
+        args['initial_labels'] = np.array([0, 1, 1])
     args[key] = value
     with pytest.raises(error, match=match):
         solve_amwc(**args)
@@ -55,6 +67,8 @@ def test_invalid_batch_arguments():
     with pytest.raises(TypeError, match='edge_costs must be a list'):
         solve_mwc_batch([args['node_costs']], args['edges'],
                         args['edge_costs'])
+    with pytest.raises(ValueError, match='initial_clusters needs initial'):
+        solve_amwc(**args, initial_clusters=np.zeros(3, np.int64))
     with pytest.raises(ValueError, match='one array per instance'):
         solve_mwc_batch([args['node_costs']] * 2, args['edges'],
                         [args['edge_costs']])
@@ -80,25 +94,29 @@ def test_extension_checks_direct_calls():
     edges = torch.tensor([[0, 1], [1, 2]])
     weights = torch.ones(2, dtype=torch.float64)
     part = torch.tensor([True, False])
+
+    def direct(node_costs=costs, edge_list=(edges, ), edge_costs=weights,
+               partitionable=part, labels=None, clusters=None):
+        _ext.solve_amwc_batch([node_costs], list(edge_list), [edge_costs],
+                              [partitionable], [labels], [clusters], 1)
+
     with pytest.raises(ValueError, match='node indices in'):
-        _ext.solve_amwc_batch([costs], [torch.tensor([[0, 5], [1, 2]])],
-                              [weights], [part], 1)
+        direct(edge_list=[torch.tensor([[0, 5], [1, 2]])])
     with pytest.raises(ValueError, match='self-loops'):
-        _ext.solve_amwc_batch([costs], [torch.tensor([[1, 1], [1, 2]])],
-                              [weights], [part], 1)
+        direct(edge_list=[torch.tensor([[1, 1], [1, 2]])])
     with pytest.raises(ValueError, match='must be finite'):
-        _ext.solve_amwc_batch([torch.full_like(costs, float('nan'))], [edges],
-                              [weights], [part], 1)
+        direct(node_costs=torch.full_like(costs, float('nan')))
     with pytest.raises(TypeError, match='node_costs must be float32 or'):
-        _ext.solve_amwc_batch([costs.long()], [edges], [weights], [part], 1)
+        direct(node_costs=costs.long())
     with pytest.raises(TypeError, match='edges must be int32 or int64'):
-        _ext.solve_amwc_batch([costs], [edges.float()], [weights], [part], 1)
+        direct(edge_list=[edges.float()])
     with pytest.raises(TypeError, match='partitionable must be bool'):
-        _ext.solve_amwc_batch([costs], [edges], [weights], [part.int()], 1)
+        direct(partitionable=part.int())
     with pytest.raises(ValueError, match=r'edge_costs must have shape \[E\]'):
-        _ext.solve_amwc_batch([costs], [edges], [weights[:1]], [part], 1)
+        direct(edge_costs=weights[:1])
     with pytest.raises(ValueError, match='same number of instances'):
-        _ext.solve_amwc_batch([costs], [edges, edges], [weights], [part], 1)
+        direct(edge_list=[edges, edges])
     with pytest.raises(ValueError, match='contiguous CPU'):
-        _ext.solve_amwc_batch([torch.zeros(2, 3, dtype=torch.float64).t()],
-                              [edges], [weights], [part], 1)
+        direct(node_costs=torch.zeros(2, 3, dtype=torch.float64).t())
+    with pytest.raises(ValueError, match='initial_labels must be a contig'):
+        direct(labels=torch.zeros(6, dtype=torch.long)[::2])

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "block_growth.hpp"
 #include "greedy_contraction.hpp"
@@ -51,6 +52,36 @@ AmwcSolution make_solution(const AmwcProblem &problem,
   return solution;
 }
 
+// [N] representative of every node's initial cluster: the first node of its
+// cluster (problem.initial_clusters) or of its label (without clusters).
+// A node whose initial label is not its cheapest one under the problem's
+// costs starts alone instead: where the costs moved (a perturbation), the
+// contraction regrows the clusters from single nodes, as a cold solve would.
+std::vector<uint32_t> initial_partition(const AmwcProblem &problem) {
+  const int64_t n = problem.num_nodes;
+  const int64_t num_labels = problem.num_labels;
+  const int64_t *ids = problem.initial_clusters != nullptr
+                           ? problem.initial_clusters
+                           : problem.initial_labels;
+  const int64_t id_space =
+      problem.initial_clusters != nullptr ? n : num_labels;
+  std::vector<uint32_t> first(id_space, 0xffffffffu);
+  std::vector<uint32_t> representative(n);
+  for (int64_t i = 0; i < n; ++i) {
+    representative[i] = static_cast<uint32_t>(i);
+    const double *cost = problem.node_costs + i * num_labels;
+    const int64_t label = problem.initial_labels[i];
+    bool cheapest = true;
+    for (int64_t l = 0; l < num_labels && cheapest; ++l)
+      cheapest = cost[l] > cost[label] || (cost[l] == cost[label] && l >= label);
+    if (!cheapest) continue;
+    uint32_t &head = first[ids[i]];
+    if (head == 0xffffffffu) head = static_cast<uint32_t>(i);
+    representative[i] = head;
+  }
+  return representative;
+}
+
 }  // namespace
 
 AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
@@ -58,16 +89,33 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
   std::vector<uint32_t> roots;
   if (problem.num_nodes > 0) {
     {
-      const int num_blocks = num_growth_blocks(problem.num_nodes);
-      GreedyContraction contraction(
-          problem, num_blocks > 1
-                       ? grow_in_blocks(problem, num_blocks, num_threads)
-                       : std::vector<uint32_t>());
+      std::vector<uint32_t> start;
+      if (problem.initial_labels != nullptr) {
+        start = initial_partition(problem);
+      } else if (const int num_blocks = num_growth_blocks(problem.num_nodes);
+                 num_blocks > 1) {
+        start = grow_in_blocks(problem, num_blocks, num_threads);
+      }
+      GreedyContraction contraction(problem, std::move(start));
       roots = contraction.run(labels);
     }
-    improve_by_node_moves(problem, labels, roots, kMaxMovePasses);
+    improve_by_node_moves(problem, node_adjacency(problem), labels, roots,
+                          kMaxMovePasses);
   }
-  return make_solution(problem, labels, roots);
+  AmwcSolution solution = make_solution(problem, labels, roots);
+  if (problem.initial_labels != nullptr) {
+    // Never worse than the solution it started from.
+    const int64_t *ids = problem.initial_clusters != nullptr
+                             ? problem.initial_clusters
+                             : problem.initial_labels;
+    AmwcSolution initial = make_solution(
+        problem,
+        std::vector<int32_t>(problem.initial_labels,
+                             problem.initial_labels + problem.num_nodes),
+        std::vector<uint32_t>(ids, ids + problem.num_nodes));
+    if (initial.objective < solution.objective) return initial;
+  }
+  return solution;
 }
 
 std::vector<AmwcSolution> solve_amwc_greedy_batch(

@@ -22,6 +22,13 @@ struct AmwcProblem {
   // [num_labels], true = "thing" label (may be split into several clusters).
   // nullptr means every label is non-partitionable (the MWC problem).
   const bool *partitionable = nullptr;
+  // Optional solution to start from (a warm start, e.g. the solution of a
+  // problem that differs only in some costs); nullptr = start from single
+  // nodes. initial_labels: [num_nodes] in [0, num_labels). initial_clusters:
+  // [num_nodes] in [0, num_nodes), the same label for all nodes of a cluster;
+  // nullptr = one cluster per label.
+  const int64_t *initial_labels = nullptr;
+  const int64_t *initial_clusters = nullptr;
 };
 
 // The labelling. Nodes with the same stuff label share one cluster id; every
@@ -37,8 +44,10 @@ struct AmwcSolution {
 
 // Greedy contraction with stuff labels handled inside the optimisation,
 // followed by a node-move local search. Large problems grow their first
-// clusters in blocks on num_threads threads. Deterministic; the result does
-// not depend on num_threads.
+// clusters in blocks on num_threads threads. With an initial solution the
+// contraction starts from its clusters instead (no block phase), so a
+// solution that is still good costs little more than the node moves.
+// Deterministic; the result does not depend on num_threads.
 AmwcSolution solve_amwc_greedy(const AmwcProblem &problem,
                                int num_threads = 1);
 

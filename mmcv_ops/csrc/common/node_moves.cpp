@@ -15,6 +15,7 @@ constexpr double kMinImprovement = 1e-9;
 }  // namespace
 
 void improve_by_node_moves(const AmwcProblem &problem,
+                           const Adjacency &adjacency,
                            std::vector<int32_t> &labels,
                            std::vector<uint32_t> &segments, int max_passes) {
   const uint32_t n = static_cast<uint32_t>(problem.num_nodes);
@@ -22,26 +23,9 @@ void improve_by_node_moves(const AmwcProblem &problem,
   const auto is_thing = [&](uint32_t label) {
     return problem.partitionable != nullptr && problem.partitionable[label];
   };
-  // Node adjacency in CSR form; parallel edges stay separate entries.
-  std::vector<uint32_t> start(n + 1, 0);
-  for (int64_t e = 0; e < problem.num_edges; ++e) {
-    ++start[problem.edges[2 * e] + 1];
-    ++start[problem.edges[2 * e + 1] + 1];
-  }
-  std::partial_sum(start.begin(), start.end(), start.begin());
-  std::vector<uint32_t> neighbour(start[n]);
-  std::vector<double> weight(start[n]);
-  {
-    std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
-    for (int64_t e = 0; e < problem.num_edges; ++e) {
-      const uint32_t i = static_cast<uint32_t>(problem.edges[2 * e]);
-      const uint32_t j = static_cast<uint32_t>(problem.edges[2 * e + 1]);
-      neighbour[cursor[i]] = j;
-      weight[cursor[i]++] = problem.edge_costs[e];
-      neighbour[cursor[j]] = i;
-      weight[cursor[j]++] = problem.edge_costs[e];
-    }
-  }
+  const std::vector<uint32_t> &start = adjacency.start;
+  const std::vector<uint32_t> &neighbour = adjacency.target;
+  const std::vector<uint32_t> &edge = adjacency.edge;
   // Segment ids: stuff label s -> s; thing cluster c -> num_labels + c.
   const std::size_t id_space = num_labels + 2 * static_cast<std::size_t>(n);
   std::vector<int32_t> segment_label(id_space, -1);
@@ -70,7 +54,7 @@ void improve_by_node_moves(const AmwcProblem &problem,
           joined[s] = 0.0;
           touched.push_back(s);
         }
-        joined[s] += weight[k];
+        joined[s] += problem.edge_costs[edge[k]];
       }
       const double *cost = problem.node_costs +
                            static_cast<std::size_t>(v) * num_labels;

@@ -11,15 +11,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "adjacency.hpp"
 #include "amwc_solver.hpp"
 
 namespace mmcv_ops {
 
-// labels: [N] node labels; segments: [N] segment ids where a thing node's id
-// is any id shared exactly by the nodes of its cluster (stuff nodes' ids are
-// ignored). Both are updated in place; new clusters get fresh ids >= N.
-// At most max_passes sweeps over the active nodes are made.
+// adjacency: node_adjacency(problem). labels: [N] node labels; segments: [N]
+// segment ids where a thing node's id is any id shared exactly by the nodes
+// of its cluster (stuff nodes' ids are ignored). Both are updated in place;
+// new clusters get fresh ids >= N. At most max_passes sweeps over the active
+// nodes are made.
 void improve_by_node_moves(const AmwcProblem &problem,
+                           const Adjacency &adjacency,
                            std::vector<int32_t> &labels,
                            std::vector<uint32_t> &segments, int max_passes);
 

@@ -4,6 +4,7 @@
 // errors first; these checks keep a direct call from crashing.
 #include <c10/util/Exception.h>
 
+#include <optional>
 #include <string>
 
 #include "pytorch/amwc_torch.hpp"
@@ -51,20 +52,50 @@ void check_instance(const at::Tensor &node_costs, const at::Tensor &edges,
   }
 }
 
+void check_initial(const std::optional<at::Tensor> &initial, const char *name,
+                   int64_t num_nodes, std::size_t index) {
+  if (!initial.has_value()) return;
+  const at::Tensor &tensor = *initial;
+  TORCH_CHECK_TYPE(
+      tensor.scalar_type() == at::kLong || tensor.scalar_type() == at::kInt,
+      name, " must be int32 or int64 (instance ", index, ")");
+  TORCH_CHECK_VALUE(tensor.dim() == 1 && tensor.size(0) == num_nodes, name,
+                    " must have shape [N] = [", num_nodes, "], got ",
+                    tensor.sizes(), " (instance ", index, ")");
+  TORCH_CHECK_VALUE(tensor.device().is_cpu() && tensor.is_contiguous(), name,
+                    " must be a contiguous CPU tensor (instance ", index, ")");
+}
+
 }  // namespace
 
 std::vector<AmwcResultTuple> solve_amwc_batch(
     const std::vector<at::Tensor> &node_costs,
     const std::vector<at::Tensor> &edges,
     const std::vector<at::Tensor> &edge_costs,
-    const std::vector<at::Tensor> &partitionable, int64_t num_threads) {
+    const std::vector<at::Tensor> &partitionable,
+    const std::vector<std::optional<at::Tensor>> &initial_labels,
+    const std::vector<std::optional<at::Tensor>> &initial_clusters,
+    int64_t num_threads) {
   const std::size_t count = node_costs.size();
   TORCH_CHECK_VALUE(edges.size() == count && edge_costs.size() == count &&
-                        partitionable.size() == count,
-                    "node_costs, edges, edge_costs and partitionable must "
-                    "have the same number of instances");
-  for (std::size_t k = 0; k < count; ++k)
+                        partitionable.size() == count &&
+                        initial_labels.size() == count &&
+                        initial_clusters.size() == count,
+                    "node_costs, edges, edge_costs, partitionable, "
+                    "initial_labels and initial_clusters must have the same "
+                    "number of instances, got ", count, ", ", edges.size(),
+                    ", ", edge_costs.size(), ", ", partitionable.size(), ", ",
+                    initial_labels.size(), " and ", initial_clusters.size());
+  for (std::size_t k = 0; k < count; ++k) {
     check_instance(node_costs[k], edges[k], edge_costs[k], partitionable[k], k);
+    TORCH_CHECK_VALUE(
+        initial_labels[k].has_value() || !initial_clusters[k].has_value(),
+        "initial_clusters needs initial_labels (instance ", k, ")");
+    check_initial(initial_labels[k], "initial_labels", node_costs[k].size(0),
+                  k);
+    check_initial(initial_clusters[k], "initial_clusters",
+                  node_costs[k].size(0), k);
+  }
   return solve_amwc_batch_cpu(node_costs, edges, edge_costs, partitionable,
-                              num_threads);
+                              initial_labels, initial_clusters, num_threads);
 }

@@ -30,6 +30,30 @@ void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
     TORCH_CHECK_VALUE(std::isfinite(problem.edge_costs[e]),
                       "edge_costs must be finite (instance ", index, ")");
   }
+  if (problem.initial_labels == nullptr) return;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t label = problem.initial_labels[i];
+    TORCH_CHECK_VALUE(0 <= label && label < problem.num_labels,
+                      "initial_labels must hold labels in [0, ",
+                      problem.num_labels, "), node ", i, " has ", label,
+                      " (instance ", index, ")");
+  }
+  if (problem.initial_clusters == nullptr) return;
+  std::vector<int64_t> cluster_label(n, -1);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t cluster = problem.initial_clusters[i];
+    TORCH_CHECK_VALUE(0 <= cluster && cluster < n,
+                      "initial_clusters must hold cluster ids in [0, ", n,
+                      "), node ", i, " has ", cluster, " (instance ", index,
+                      ")");
+    int64_t &label = cluster_label[cluster];
+    if (label < 0) label = problem.initial_labels[i];
+    TORCH_CHECK_VALUE(label == problem.initial_labels[i],
+                      "initial_clusters must give all nodes of a cluster one "
+                      "label, cluster ", cluster, " has labels ", label,
+                      " and ", problem.initial_labels[i], " (instance ",
+                      index, ")");
+  }
 }
 
 // The tensor's data as Out, converted into buffer unless it already is Out
@@ -56,12 +80,17 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     const std::vector<at::Tensor> &node_costs,
     const std::vector<at::Tensor> &edges,
     const std::vector<at::Tensor> &edge_costs,
-    const std::vector<at::Tensor> &partitionable, int64_t num_threads) {
+    const std::vector<at::Tensor> &partitionable,
+    const std::vector<std::optional<at::Tensor>> &initial_labels,
+    const std::vector<std::optional<at::Tensor>> &initial_clusters,
+    int64_t num_threads) {
   const std::size_t count = node_costs.size();
   std::vector<mmcv_ops::AmwcProblem> problems(count);
   std::vector<std::vector<double>> node_buffers(count);
   std::vector<std::vector<double>> edge_cost_buffers(count);
   std::vector<std::vector<int64_t>> edge_buffers(count);
+  std::vector<std::vector<int64_t>> label_buffers(count);
+  std::vector<std::vector<int64_t>> cluster_buffers(count);
   for (std::size_t k = 0; k < count; ++k) {
     mmcv_ops::AmwcProblem &problem = problems[k];
     problem.num_nodes = node_costs[k].size(0);
@@ -72,6 +101,14 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     problem.edge_costs =
         data_as<double, float>(edge_costs[k], edge_cost_buffers[k]);
     problem.partitionable = partitionable[k].data_ptr<bool>();
+    if (initial_labels[k].has_value()) {
+      problem.initial_labels =
+          data_as<int64_t, int32_t>(*initial_labels[k], label_buffers[k]);
+    }
+    if (initial_clusters[k].has_value()) {
+      problem.initial_clusters =
+          data_as<int64_t, int32_t>(*initial_clusters[k], cluster_buffers[k]);
+    }
     check_values(problem, k);
   }
   std::vector<mmcv_ops::AmwcSolution> solutions =
