@@ -167,13 +167,17 @@ def solve_amwc_batch(
         initial_labels (Tensor | ndarray | list, optional): A solution to
             start from (warm start): [N_k] int32/int64 labels, shared or one
             per instance (None entries: cold start), e.g. the ``labels`` of
-            a solution of the same graph with slightly different costs. The
-            contraction then starts from its clusters instead of single
-            nodes, which costs a fraction of a cold solve.
+            a solution of the same graph with other costs. The contraction
+            then starts from its clusters instead of single nodes, which
+            costs a fraction of a cold solve. Mark the nodes whose costs
+            moved with -1: they start alone, so that a perturbed region can
+            leave its old cluster (a cluster is never split otherwise). The
+            result is never worse than a complete initial solution.
         initial_clusters (Tensor | ndarray | list, optional): The clusters of
             that solution: [N_k] int32/int64 ids in [0, N_k), one label per
-            cluster (the ``clusters`` of an :class:`AmwcResult`); shared or
-            one per instance; None: one cluster per label.
+            cluster (the ``clusters`` of an :class:`AmwcResult`; ignored at
+            nodes marked -1); shared or one per instance; None: one cluster
+            per label.
 
     Returns:
         list[AmwcResult]: One result per instance, in input order.

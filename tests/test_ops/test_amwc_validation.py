@@ -42,6 +42,7 @@ def valid():
         [True]), ValueError, r'partitionable must have shape \[L\] = \[2\]'),
     ('partitionable', None, TypeError, 'partitionable must be a bool'),
     ('initial_labels', np.array([0, 2, 0]), ValueError, r'labels in \[0, 2\)'),
+    ('initial_labels', np.array([0, -2, 0]), ValueError, 'or -1, node 1'),
     ('initial_labels', np.zeros(2, np.int64), ValueError,
      r'initial_labels must have shape \[N\] = \[3\]'),
     ('initial_labels', np.zeros(3), TypeError, 'initial_labels must be int'),

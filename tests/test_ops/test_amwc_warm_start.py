@@ -50,9 +50,11 @@ def test_warm_start_from_own_solution_never_worse():
 
 
 def test_warm_start_after_perturbation():
-    """A perturbation of part of the costs: the warm start follows it (the
-    perturbed region takes the new label) and its objective is within a
-    small margin of the cold solve's."""
+    """A perturbation of part of the costs. With the perturbed nodes marked
+    -1 (they start alone) the warm start follows it (the region takes the
+    new label) and its objective is within a small margin of the cold
+    solve's. Unmarked, the region's old cluster can only move as a whole:
+    here it takes the new label everywhere, a worse but feasible solution."""
     rng = np.random.default_rng(1)
     instance = grid_instance(rng)
     base = solve_amwc(**instance)
@@ -63,10 +65,19 @@ def test_warm_start_after_perturbation():
     node_costs[region.ravel(), 5] -= 3.0  # push a block to stuff label 5
     perturbed['node_costs'] = node_costs
     cold = solve_amwc(**perturbed)
-    warm = solve_amwc(
+    held = solve_amwc(
         **perturbed,
         initial_labels=base.labels,
         initial_clusters=base.clusters)
+    initial_labels = base.labels.clone()
+    initial_labels[torch.from_numpy(region.ravel())] = -1
+    warm = solve_amwc(
+        **perturbed,
+        initial_labels=initial_labels,
+        initial_clusters=base.clusters)
+    check_amwc_solution(perturbed, held.labels, held.cut, held.objective,
+                        held.clusters)
+    assert held.objective > cold.objective + 1e-2 * abs(cold.objective)
     check_amwc_solution(perturbed, warm.labels, warm.cut, warm.objective,
                         warm.clusters)
     assert (warm.labels.numpy()[region.ravel()] == 5).mean() > 0.95
@@ -77,7 +88,7 @@ def test_warm_start_after_perturbation():
                          perturbed['edges'], [perturbed['edge_costs']] * 3,
                          perturbed['partitionable'],
                          num_threads=threads,
-                         initial_labels=base.labels.int(),
+                         initial_labels=initial_labels.int(),
                          initial_clusters=base.clusters.int())
         for threads in (1, 3)
     ]

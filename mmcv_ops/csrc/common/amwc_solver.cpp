@@ -53,28 +53,20 @@ AmwcSolution make_solution(const AmwcProblem &problem,
 }
 
 // [N] representative of every node's initial cluster: the first node of its
-// cluster (problem.initial_clusters) or of its label (without clusters).
-// A node whose initial label is not its cheapest one under the problem's
-// costs starts alone instead: where the costs moved (a perturbation), the
-// contraction regrows the clusters from single nodes, as a cold solve would.
+// cluster (problem.initial_clusters) or of its label (without clusters); a
+// node with initial label -1 starts alone.
 std::vector<uint32_t> initial_partition(const AmwcProblem &problem) {
   const int64_t n = problem.num_nodes;
-  const int64_t num_labels = problem.num_labels;
   const int64_t *ids = problem.initial_clusters != nullptr
                            ? problem.initial_clusters
                            : problem.initial_labels;
   const int64_t id_space =
-      problem.initial_clusters != nullptr ? n : num_labels;
+      problem.initial_clusters != nullptr ? n : problem.num_labels;
   std::vector<uint32_t> first(id_space, 0xffffffffu);
   std::vector<uint32_t> representative(n);
   for (int64_t i = 0; i < n; ++i) {
     representative[i] = static_cast<uint32_t>(i);
-    const double *cost = problem.node_costs + i * num_labels;
-    const int64_t label = problem.initial_labels[i];
-    bool cheapest = true;
-    for (int64_t l = 0; l < num_labels && cheapest; ++l)
-      cheapest = cost[l] > cost[label] || (cost[l] == cost[label] && l >= label);
-    if (!cheapest) continue;
+    if (problem.initial_labels[i] < 0) continue;
     uint32_t &head = first[ids[i]];
     if (head == 0xffffffffu) head = static_cast<uint32_t>(i);
     representative[i] = head;
@@ -103,17 +95,18 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
                           kMaxMovePasses);
   }
   AmwcSolution solution = make_solution(problem, labels, roots);
-  if (problem.initial_labels != nullptr) {
-    // Never worse than the solution it started from.
+  const int64_t *initial = problem.initial_labels;
+  if (initial != nullptr &&
+      std::none_of(initial, initial + problem.num_nodes,
+                   [](int64_t label) { return label < 0; })) {
+    // Never worse than a complete solution it started from.
     const int64_t *ids = problem.initial_clusters != nullptr
                              ? problem.initial_clusters
-                             : problem.initial_labels;
-    AmwcSolution initial = make_solution(
-        problem,
-        std::vector<int32_t>(problem.initial_labels,
-                             problem.initial_labels + problem.num_nodes),
+                             : initial;
+    AmwcSolution start = make_solution(
+        problem, std::vector<int32_t>(initial, initial + problem.num_nodes),
         std::vector<uint32_t>(ids, ids + problem.num_nodes));
-    if (initial.objective < solution.objective) return initial;
+    if (start.objective < solution.objective) return start;
   }
   return solution;
 }

@@ -24,9 +24,10 @@ struct AmwcProblem {
   const bool *partitionable = nullptr;
   // Optional solution to start from (a warm start, e.g. the solution of a
   // problem that differs only in some costs); nullptr = start from single
-  // nodes. initial_labels: [num_nodes] in [0, num_labels). initial_clusters:
-  // [num_nodes] in [0, num_nodes), the same label for all nodes of a cluster;
-  // nullptr = one cluster per label.
+  // nodes. initial_labels: [num_nodes] in [0, num_labels), or -1 for a node
+  // that starts alone (one whose costs moved). initial_clusters: [num_nodes]
+  // in [0, num_nodes), the same label for all nodes of a cluster (nodes with
+  // label -1 ignored); nullptr = one cluster per label.
   const int64_t *initial_labels = nullptr;
   const int64_t *initial_clusters = nullptr;
 };
@@ -45,8 +46,8 @@ struct AmwcSolution {
 // Greedy contraction with stuff labels handled inside the optimisation,
 // followed by a node-move local search. Large problems grow their first
 // clusters in blocks on num_threads threads. With an initial solution the
-// contraction starts from its clusters instead (no block phase), so a
-// solution that is still good costs little more than the node moves.
+// contraction starts from its clusters instead (no block phase), and the
+// result is never worse than a complete initial solution.
 // Deterministic; the result does not depend on num_threads.
 AmwcSolution solve_amwc_greedy(const AmwcProblem &problem,
                                int num_threads = 1);

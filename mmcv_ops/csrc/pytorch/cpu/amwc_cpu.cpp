@@ -33,14 +33,15 @@ void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   if (problem.initial_labels == nullptr) return;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t label = problem.initial_labels[i];
-    TORCH_CHECK_VALUE(0 <= label && label < problem.num_labels,
+    TORCH_CHECK_VALUE(-1 <= label && label < problem.num_labels,
                       "initial_labels must hold labels in [0, ",
-                      problem.num_labels, "), node ", i, " has ", label,
+                      problem.num_labels, ") or -1, node ", i, " has ", label,
                       " (instance ", index, ")");
   }
   if (problem.initial_clusters == nullptr) return;
   std::vector<int64_t> cluster_label(n, -1);
   for (int64_t i = 0; i < n; ++i) {
+    if (problem.initial_labels[i] < 0) continue;
     const int64_t cluster = problem.initial_clusters[i];
     TORCH_CHECK_VALUE(0 <= cluster && cluster < n,
                       "initial_clusters must hold cluster ids in [0, ", n,
