@@ -7,13 +7,16 @@ Example::
 import argparse
 import os
 import os.path as osp
+import shutil
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
+from mmengine.fileio import load
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from projects.cops.evaluation import CopsPanopticMetric
 from projects.cops_runtime.utils import (merge_cfg_options,
                                         register_checkpoint_safe_globals,
                                         setup_cpu_distributed,
@@ -33,7 +36,8 @@ def parse_args():
     parser.add_argument(
         '--show-dir',
         help='save painted predictions to this dir (inside the run\'s '
-        'timestamped work dir)')
+        'timestamped work dir); copies of the lowest-PQ ones go to its '
+        'worst/ subdir, named by rank')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -80,11 +84,38 @@ def main():
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    panoptic_metrics = [
+        metric for metric in runner.test_evaluator.metrics
+        if isinstance(metric, CopsPanopticMetric)
+    ]
+    for index, metric in enumerate(panoptic_metrics):
+        metric.per_image_prefix = osp.join(
+            runner.log_dir, 'per_image_pq' + (f'_{index}' if index else ''))
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+    if args.show_dir and panoptic_metrics and runner.rank == 0:
+        copy_worst_painted(panoptic_metrics[0],
+                           osp.join(runner.log_dir, args.show_dir))
     shutdown_distributed()
+
+
+def copy_worst_painted(metric: CopsPanopticMetric, show_dir: str) -> None:
+    """Copy the painted images of the ``metric.num_worst`` lowest-PQ images
+    to ``show_dir/worst/<rank>_<image>`` (rank 1 = lowest PQ)."""
+    json_file = metric.per_image_prefix + '.json'
+    if not osp.isfile(json_file):  # outfile_prefix: no per-image PQ
+        return
+    records = [r for r in load(json_file) if r['PQ'] is not None]
+    worst_dir = osp.join(show_dir, 'worst')
+    os.makedirs(worst_dir, exist_ok=True)
+    ranked = sorted(records, key=lambda r: r['PQ'])[:metric.num_worst]
+    for rank, record in enumerate(ranked, 1):
+        name = osp.basename(record['img_path'])
+        shutil.copy(
+            osp.join(show_dir, name),
+            osp.join(worst_dir, f'{rank:03d}_{name}'))
 
 
 if __name__ == '__main__':

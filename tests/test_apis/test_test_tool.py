@@ -1,7 +1,9 @@
 """Acceptance: ``tools/test.py CONFIG CKPT`` on the synthetic val split
 reports PQ / SQ / RQ (all, things, stuff, per class), semantic mIoU, segm AP
 of the COPS instances and the seconds per image of network and solver, with
-a test batch size of 2; ``--show-dir`` paints the predictions."""
+a test batch size of 2, and per-image PQ; ``--show-dir`` paints the
+predictions (the lowest-PQ ones copied first)."""
+import csv
 import glob
 import os
 import os.path as osp
@@ -67,6 +69,26 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
     painted = glob.glob(str(tmp_path / '*' / 'painted' / '*.png'))
     assert len(painted) == 3
     assert all(cv2.imread(path) is not None for path in painted)
+    # per-image PQ in the run's work dir; the lowest-PQ images logged and
+    # their painted images copied to painted/worst/ in rank order
+    records = load(glob.glob(str(tmp_path / '*' / 'per_image_pq.json'))[0])
+    assert len(records) == 3
+    with open(glob.glob(str(tmp_path / '*' / 'per_image_pq.csv'))[0]) as f:
+        rows = list(csv.DictReader(f))
+    assert [row['img_path'] for row in rows] == [
+        record['img_path'] for record in records
+    ]
+    assert set(rows[0]) == {
+        'img_id', 'img_path', 'PQ', 'SQ', 'RQ', 'PQ_th', 'SQ_th', 'RQ_th',
+        'PQ_st', 'SQ_st', 'RQ_st'
+    }
+    assert 'the 3 images of lowest PQ' in output
+    ranked = sorted(records, key=lambda record: record['PQ'])
+    worst = sorted(glob.glob(str(tmp_path / '*' / 'painted' / 'worst' / '*')))
+    assert [osp.basename(path) for path in worst] == [
+        f'{rank:03d}_{osp.basename(record["img_path"])}'
+        for rank, record in enumerate(ranked, 1)
+    ]
 
 
 @pytest.mark.slow
