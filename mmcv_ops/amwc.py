@@ -4,7 +4,10 @@
 Thin wrappers around the compiled greedy solver ``mmcv_ops._ext``: they
 check and convert the inputs (numpy arrays or torch tensors), run the solver
 in C++ with the GIL released (several instances on a thread pool for the
-batch variants) and return CPU torch tensors.
+batch variants) and return torch tensors on the device of the node costs
+(CPU for numpy). The solver itself runs on CPU threads: tensors on a GPU are
+copied to the host once per call (pinned memory, one wait) and the solutions
+copied back (``mmcv_ops.device``).
 
 Problem (per instance): ``N`` nodes, ``L`` labels, ``E`` edges.
 An edge is cut when its two nodes get different labels, or the same
@@ -21,6 +24,7 @@ import torch
 from torch import Tensor
 
 from . import _ext
+from .device import on_input_device
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -141,6 +145,7 @@ def _solve(node_costs: Sequence, edges, edge_costs: Sequence, partitionable,
         *inputs)), num_threads) if inputs else []
 
 
+@on_input_device
 def solve_amwc_batch(
         node_costs: Sequence[ArrayLike],
         edges: Union[ArrayLike, Sequence[ArrayLike]],
@@ -193,6 +198,7 @@ def solve_amwc_batch(
     ]
 
 
+@on_input_device
 def solve_mwc_batch(
         node_costs: Sequence[ArrayLike],
         edges: Union[ArrayLike, Sequence[ArrayLike]],

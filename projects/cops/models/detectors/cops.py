@@ -177,6 +177,10 @@ class COPS(BaseDetector):
               grid_shapes: Sequence[Tuple[int, int]]) -> list:
         """One AMWC per image on its valid grid (no gradient).
 
+        The costs are computed where the network runs; the solver copies
+        the whole batch to the host at once and returns the solutions on
+        that device (``mmcv_ops.solve_amwc_batch``).
+
         Args:
             sem_logits (Tensor): ``[B, C, h, w]``.
             boundary_logits (Tensor): ``[B, D, 2, h, w]``.
@@ -184,17 +188,19 @@ class COPS(BaseDetector):
 
         Returns:
             list: ``mmcv_ops.AmwcResult`` per image (``labels``,
-            ``clusters`` ``[h_i * w_i]``, ``cut``, ``objective``).
+            ``clusters`` ``[h_i * w_i]``, ``cut``, on the logits' device;
+            ``objective``).
         """
         node_costs, edge_costs = self.cost_head(sem_logits.detach(),
                                                 boundary_logits.detach())
         nodes, edges, costs = self.graph_inputs(node_costs, edge_costs,
                                                 grid_shapes)
-        return solve_amwc_batch([node.cpu() for node in nodes],
-                                [edge.cpu() for edge in edges],
-                                [cost.cpu() for cost in costs],
-                                self.is_thing,
-                                num_threads=self.test_cfg['num_threads'])
+        return solve_amwc_batch(
+            nodes,
+            edges,
+            costs,
+            self.is_thing,
+            num_threads=self.test_cfg['num_threads'])
 
     def predict(self,
                 batch_inputs: Tensor,
@@ -211,11 +217,13 @@ class COPS(BaseDetector):
         bool on the image's output grid: True where the AMWC solution cuts
         the edge at offset ``edge_distances[k]``, channel ``2 * k + r``,
         r = 0 to the point below, 1 to the right, stored on the first
-        point; metainfo ``edge_distances`` and ``stride``). The metainfo
-        gets the batch's wall-clock seconds per image of each stage,
-        ``time_network`` (backbone and heads),
-        ``time_solver`` (costs and AMWC) and ``time_postprocess``, read by
-        ``InferenceTimeMetric``.
+        point; metainfo ``edge_distances`` and ``stride``). Everything is on
+        the device of ``batch_inputs``: only the AMWC costs go to the host
+        (one copy per batch) and only the solutions come back; the
+        post-processing runs on the device. The metainfo gets the batch's
+        wall-clock seconds per image of each stage, ``time_network``
+        (backbone and heads), ``time_solver`` (costs, copies and AMWC) and
+        ``time_postprocess``, read by ``InferenceTimeMetric``.
         """
         clock = _StageClock(batch_inputs.device)
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
@@ -223,10 +231,12 @@ class COPS(BaseDetector):
         grid_shapes = self.grid_shapes(batch_data_samples)
         solutions = self.solve(sem_logits, boundary_logits, grid_shapes)
         clock.lap('solver')
-        sem_logits = sem_logits.detach().cpu()
-        _, edges, edge_logits = self.graph_inputs(
-            sem_logits,
-            boundary_logits.detach().cpu(), grid_shapes)
+        sem_logits = sem_logits.detach()
+        device = sem_logits.device
+        is_thing = self.is_thing.to(device)
+        _, edges, edge_logits = self.graph_inputs(sem_logits,
+                                                  boundary_logits.detach(),
+                                                  grid_shapes)
         for sample, solution, sem, edge, edge_logit, (height, width) in zip(
                 batch_data_samples, solutions, sem_logits, edges,
                 edge_logits, grid_shapes):
@@ -235,9 +245,9 @@ class COPS(BaseDetector):
                 solution.labels,
                 solution.clusters,
                 sem[:, :height, :width],
-                edge,
+                edge.to(device),
                 edge_logit,
-                self.is_thing,
+                is_thing,
                 img_shape=img_shape,
                 ori_shape=sample.metainfo['ori_shape'][:2]
                 if rescale else img_shape,

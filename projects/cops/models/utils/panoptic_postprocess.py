@@ -1,7 +1,8 @@
 """From an AMWC solution on the stride grid to a panoptic result.
 
 Plain torch functions (no mmdet structures) so they can be tested and reused
-on their own; :class:`COPS` wraps their output into data samples.
+on their own; :class:`COPS` wraps their output into data samples. They run
+on the device of their inputs (all on one device).
 """
 from typing import Dict, Sequence
 
@@ -53,8 +54,8 @@ def segment_scores(segments: Tensor, num_segments: int, point_logits: Tensor,
     """
 
     def mean_per_segment(index: Tensor, values: Tensor) -> Tensor:
-        totals = torch.zeros(num_segments, dtype=values.dtype)
-        counts = torch.zeros(num_segments, dtype=values.dtype)
+        totals = values.new_zeros(num_segments)
+        counts = values.new_zeros(num_segments)
         totals.index_add_(0, index, values)
         counts.index_add_(0, index, torch.ones_like(values))
         return totals / counts.clamp(min=1)
@@ -89,8 +90,9 @@ def resize_grid_map(grid_map: Tensor, img_shape: Sequence[int],
     coords = []
     for size, ori_size, grid_size in zip(img_shape[:2], ori_shape[:2],
                                          grid_map.shape):
-        centres = (torch.arange(ori_size, dtype=torch.float64) + 0.5) * (
-            size / ori_size)
+        centres = (torch.arange(
+            ori_size, dtype=torch.float64, device=grid_map.device) +
+                   0.5) * (size / ori_size)
         index = (centres.floor().long() // stride).clamp(max=grid_size - 1)
         coords.append(index)
     return grid_map[coords[0][:, None], coords[1][None, :]]
