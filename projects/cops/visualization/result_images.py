@@ -51,7 +51,7 @@ def boundary_images(pred_boundaries: PixelData, img_shape: Sequence[int],
         under the pixel has a cut edge (either direction) at that offset,
         else 0.
     """
-    cut = pred_boundaries.cut
+    cut = pred_boundaries.cut.cpu()  # the detector leaves it on its device
     num_offsets = len(pred_boundaries.edge_distances)
     if cut.shape[0] != 2 * num_offsets:
         raise ValueError(
