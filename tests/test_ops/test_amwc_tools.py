@@ -29,18 +29,37 @@ def test_benchmark_on_npz_folder(tmp_path):
         edges=edges,
         edge_costs=rng.normal(size=len(edges)),
         partitionable=np.array([True, False, True]))
-    reference = tmp_path / 'REFERENCE.md'
+    reference = tmp_path / 'figures.md'
     reference.write_text(
         f'| x_6x8_L3 | 48 | {len(edges)} | 3 | 0.5 | -1.0 | 0.5 | -1.0 |\n')
     out = run_tool(
         osp.join(TOOLS, 'benchmark_amwc.py'), '--instances', str(tmp_path),
-        '--reference', str(reference), '--repeats', '1', '--batch-instance',
-        'x_6x8_L3', '--batch-copies', '2')
+        '--reference-table', str(reference), '--repeats', '1',
+        '--batch-instance', 'x_6x8_L3', '--batch-copies', '2')
     log = out.stdout + out.stderr
     for problem in ('AMWC', 'MWC'):
         assert f'| x_6x8_L3 | 48 | {len(edges)} | 3 | {problem} |' in log
+    assert '| 0.5000 |' in log  # the table's reference seconds
+    assert 'backward: baseline MWC + 5 perturbed MWC' in log
     assert 'batch of 2 x x_6x8_L3' in log
     assert 'identical objectives: True' in log
+
+    # a reference binary measured in the same run: it reads the raw instance
+    binary = tmp_path / 'reference.py'
+    binary.write_text(
+        f'#!{sys.executable}\n'
+        'import sys, numpy as np\n'
+        'n, l, e = np.fromfile(sys.argv[1], np.int64, 3)\n'
+        'print(f"AMWC wall 0.1 cpu 0.25 objective {n * l * e}")\n'
+        'print("MWC wall 0.1 cpu 0.5 objective -1.0")\n')
+    binary.chmod(0o755)
+    out = run_tool(
+        osp.join(TOOLS, 'benchmark_amwc.py'), '--instances', str(tmp_path),
+        '--reference-binary', str(binary), '--repeats', '1',
+        '--batch-copies', '0')
+    log = out.stdout + out.stderr
+    assert 'reference: same run' in log
+    assert '| 0.2500 |' in log and '| 0.5000 |' in log
 
 
 def test_fuzz_tool_short_run():

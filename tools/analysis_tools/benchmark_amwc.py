@@ -1,20 +1,30 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Benchmark the AMWC / MWC solver op against the reference figures.
+"""Benchmark the AMWC / MWC solver op against a reference solver.
 
-Reads a folder of .npz instances (``node_costs``, ``edges``, ``edge_costs``,
-``partitionable``; or writes them with an instance generator script that
-takes the output folder as its argument), solves each one several times as
-AMWC and as MWC, and logs per instance: nodes, edges, labels, median wall
-and CPU seconds, objective, and the time ratios / objective difference to a
-reference table (markdown rows ``| name | nodes | edges | labels | amwc s |
-amwc objective | mwc s | mwc objective |``). Then it times the batched call
-on copies of one instance with 1 thread and with all threads. The folder
-holding the generator and the reference table can be given once as
-``AMWC_BENCH_DIR`` (``make_amwc_instances.py`` and ``REFERENCE.md`` there).
+Reads a folder of .npz instances (``node_costs`` [N, L], ``edges`` [E, 2],
+``edge_costs`` [E], ``partitionable`` [L]) or writes them with an instance
+generator script (``GENERATOR OUT_DIR``), then logs markdown tables:
+
+1. per instance and problem (AMWC, MWC): median wall and CPU seconds with one
+   thread and with the default thread count, the objective, and the ratio of
+   the reference's CPU seconds to ours (one thread), with the objective
+   difference. The reference is measured in the same run when
+   ``--reference-binary`` is given, else read from the figures table of
+   ``--reference-table`` (default: ``docs/solver.md``).
+2. the backward's solves (one thread): the baseline MWC and K perturbed
+   copies of it, cold and warm-started from the baseline (nodes whose
+   cheapest label the perturbation changed marked -1), against the forward
+   AMWC solve.
+3. the batched call on copies of one instance with 1 and all threads.
+
+A reference binary is called as ``BINARY FILE REPEATS``; FILE holds int64
+N, L, E, then float64 node_costs, int64 edges, float64 edge_costs and uint8
+partitionable, raw and little-endian; it prints the lines
+``AMWC wall <s> cpu <s> objective <value>`` and ``MWC ...`` with medians.
 
 Example::
 
-    python tools/analysis_tools/benchmark_amwc.py --instances DIR --reference REFERENCE.md --repeats 5
+    python tools/analysis_tools/benchmark_amwc.py --instances DIR --repeats 5
 """
 import argparse
 import glob
@@ -31,30 +41,38 @@ import time
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmcv_ops import solve_amwc, solve_amwc_batch, solve_mwc
+from mmcv_ops import solve_amwc, solve_amwc_batch, solve_mwc, solve_mwc_batch
 
-BENCH_DIR = os.environ.get('AMWC_BENCH_DIR')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        '--instances',
-        help='folder of .npz instances (default: generate them with '
-        '--generator into a temporary folder)')
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--instances', help='folder of .npz instances')
+    source.add_argument(
         '--generator',
-        default=BENCH_DIR and osp.join(BENCH_DIR, 'make_amwc_instances.py'),
-        help='instance generator script')
+        help='instance generator script, called as GENERATOR OUT_DIR')
     parser.add_argument(
-        '--reference',
-        default=BENCH_DIR and osp.join(BENCH_DIR, 'REFERENCE.md'),
-        help='markdown file with the reference table (default: none)')
+        '--reference-binary',
+        help='reference solver binary, measured in the same run')
+    parser.add_argument(
+        '--reference-table',
+        default=osp.join(ROOT, 'docs', 'solver.md'),
+        help='markdown file with the reference figures table (used without '
+        '--reference-binary)')
     parser.add_argument(
         '--repeats',
         type=int,
         default=3,
-        help='solves per instance and problem (median)')
+        help='solves per instance and setting (median)')
+    parser.add_argument(
+        '--samples', type=int, default=5, help='perturbed solves (K)')
+    parser.add_argument(
+        '--strength',
+        type=float,
+        default=0.5,
+        help='perturbation strength of the backward figures')
     parser.add_argument(
         '--batch-instance',
         default='b_128x256_L19',
@@ -64,33 +82,56 @@ def parse_args():
         '--threads',
         type=int,
         default=None,
-        help='threads of every solve and of the batched call (default: '
-        'all available cores)')
+        help='default thread count (default: all available cores)')
     return parser.parse_args()
 
 
-def read_reference(path):
-    """{instance: (amwc_s, amwc_obj, mwc_s, mwc_obj)} from the markdown table;
-    empty when the file does not exist."""
-    if path is None or not osp.isfile(path):
+def read_reference_table(path):
+    """{instance: (amwc_s, amwc_obj, mwc_s, mwc_obj)} from the markdown rows
+    ``| name | nodes | edges | labels | AMWC s | AMWC obj | MWC s | MWC obj
+    |``; empty when the file does not exist."""
+    if not osp.isfile(path):
         return {}
     reference = {}
     with open(path) as f:
         for line in f:
             cells = [c.strip() for c in line.strip().strip('|').split('|')]
             if len(cells) == 8 and re.fullmatch(r'[a-z]_\w+', cells[0]):
-                reference[cells[0]] = tuple(
-                    float(c.replace(',', '')) for c in cells[4:])
+                try:
+                    reference[cells[0]] = tuple(
+                        float(c.replace(',', '')) for c in cells[4:])
+                except ValueError:
+                    continue
     return reference
+
+
+def run_reference(binary, inst, repeats, workdir):
+    """(amwc_cpu_s, amwc_obj, mwc_cpu_s, mwc_obj) of the reference binary."""
+    path = osp.join(workdir, 'instance.bin')
+    node_costs = np.ascontiguousarray(inst['node_costs'], '<f8')
+    with open(path, 'wb') as f:
+        np.array([*node_costs.shape, len(inst['edges'])], '<i8').tofile(f)
+        node_costs.tofile(f)
+        np.ascontiguousarray(inst['edges'], '<i8').tofile(f)
+        np.ascontiguousarray(inst['edge_costs'], '<f8').tofile(f)
+        np.ascontiguousarray(inst['partitionable'], np.uint8).tofile(f)
+    out = subprocess.run([binary, path, str(repeats)],
+                         check=True,
+                         capture_output=True,
+                         text=True).stdout
+    figures = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 7 and words[0] in ('AMWC', 'MWC'):
+            figures[words[0]] = (float(words[4]), float(words[6]))
+    if set(figures) != {'AMWC', 'MWC'}:
+        raise RuntimeError(f'{binary} printed no AMWC and MWC lines:\n{out}')
+    return (*figures['AMWC'], *figures['MWC'])
 
 
 def load_instances(args, workdir):
     folder = args.instances
     if folder is None:
-        if args.generator is None or not osp.isfile(args.generator):
-            raise FileNotFoundError(
-                f'instance generator {args.generator} not found; pass '
-                '--generator or --instances')
         folder = workdir
         subprocess.run([sys.executable, args.generator, folder],
                        check=True,
@@ -115,60 +156,126 @@ def timed(solve, repeats):
     return statistics.median(wall), statistics.median(cpu), result
 
 
+def perturbations(inst, samples, strength, seed=0):
+    """K perturbed node costs as the backward makes them: ``costs + lam_k *
+    direction`` with a direction of +-1 on one label over three square
+    blobs (mask-like gradients) and lam_k = strength * (1 + k / K)."""
+    rng = np.random.default_rng(seed)
+    node_costs = inst['node_costs'].astype(np.float64)
+    num_nodes, num_labels = node_costs.shape
+    direction = np.zeros_like(node_costs)
+    side = max(1, int(np.sqrt(num_nodes) / 8))
+    for _ in range(3):
+        first = rng.integers(0, num_nodes)
+        blob = (first + np.add.outer(
+            np.arange(side) * int(np.sqrt(num_nodes)), np.arange(side))).ravel()
+        direction[blob % num_nodes,
+                  rng.integers(0, num_labels)] = rng.choice([-1.0, 1.0])
+    return [
+        node_costs + strength * (1 + k / samples) * direction
+        for k in range(samples)
+    ]
+
+
 def main():
     args = parse_args()
     logger = MMLogger.get_instance('benchmark_amwc', log_level='INFO')
-    reference = read_reference(args.reference)
+    threads = args.threads or len(os.sched_getaffinity(0))
+    table = {} if args.reference_binary else read_reference_table(
+        args.reference_table)
     with tempfile.TemporaryDirectory() as workdir:
         instances = load_instances(args, workdir)
-    logger.info(
-        '| instance | nodes | edges | labels | problem | median s | '
-        'median CPU s | objective | ref s | ratio (wall) | ratio (CPU) '
-        '| obj - ref |')
-    logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|')
+        reference = {
+            name: run_reference(args.reference_binary, inst, args.repeats,
+                                workdir)
+            for name, inst in instances.items()
+        } if args.reference_binary else table
+    source = ('same run' if args.reference_binary else
+              f'figures of {args.reference_table}')
+    logger.info(f'reference: {source}; default threads: {threads}')
+    logger.info('| instance | nodes | edges | labels | problem | 1 thread '
+                'wall s | 1 thread CPU s | default wall s | default CPU s | '
+                'objective | ref CPU s | ref / ours (CPU, 1 thread) | '
+                'obj - ref |')
+    logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for name, inst in instances.items():
+        args_mwc = (inst['node_costs'], inst['edges'], inst['edge_costs'])
         problems = (
-            ('AMWC', lambda: solve_amwc(
-                inst['node_costs'],
-                inst['edges'],
-                inst['edge_costs'],
-                inst['partitionable'],
-                num_threads=args.threads)),
-            ('MWC', lambda: solve_mwc(
-                inst['node_costs'],
-                inst['edges'],
-                inst['edge_costs'],
-                num_threads=args.threads)),
+            ('AMWC', lambda n: solve_amwc(
+                *args_mwc, inst['partitionable'], num_threads=n)),
+            ('MWC', lambda n: solve_mwc(*args_mwc, num_threads=n)),
         )
         for k, (problem, solve) in enumerate(problems):
-            seconds, cpu, result = timed(solve, args.repeats)
+            wall1, cpu1, result = timed(lambda: solve(1), args.repeats)
+            wall, cpu, _ = timed(lambda: solve(threads), args.repeats)
             ref = reference.get(name)
-            ref_cells = '| - | - | - | - |'
+            ref_cells = '| - | - | - |'
             if ref is not None:
                 ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
-                ref_cells = (
-                    f'| {ref_s:.3f} | {ref_s / max(seconds, 1e-9):.1f}x'
-                    f' | {ref_s / max(cpu, 1e-9):.1f}x | '
-                    f'{result.objective - ref_obj:+.3f} |')
+                ref_cells = (f'| {ref_s:.4f} | {ref_s / max(cpu1, 1e-9):.1f}x'
+                             f' | {result.objective - ref_obj:+.3f} |')
             num_nodes, num_labels = inst['node_costs'].shape
             logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} | '
-                        f'{num_labels} | {problem} | {seconds:.3f} | '
-                        f'{cpu:.3f} | {result.objective:.3f} {ref_cells}')
+                        f'{num_labels} | {problem} | {wall1:.4f} | '
+                        f'{cpu1:.4f} | {wall:.4f} | {cpu:.4f} | '
+                        f'{result.objective:.3f} {ref_cells}')
+
+    logger.info(f'backward: baseline MWC + {args.samples} perturbed MWC '
+                f'(strength {args.strength}), one thread, CPU s')
+    logger.info('| instance | forward AMWC | baseline | perturbed cold | '
+                'perturbed warm | (forward + backward) / forward, cold | '
+                'warm | max (warm - cold) / abs(cold) | nodes marked |')
+    logger.info('|---|---|---|---|---|---|---|---|---|')
+    for name, inst in instances.items():
+        edges, edge_costs = inst['edges'], inst['edge_costs']
+        costs = perturbations(inst, args.samples, args.strength)
+        _, forward, _ = timed(
+            lambda: solve_amwc(
+                inst['node_costs'],
+                edges,
+                edge_costs,
+                inst['partitionable'],
+                num_threads=1), args.repeats)
+        _, baseline_s, baseline = timed(
+            lambda: solve_mwc(
+                inst['node_costs'], edges, edge_costs, num_threads=1),
+            args.repeats)
+        cheapest = inst['node_costs'].argmin(1)
+        initial = []
+        for perturbed in costs:
+            labels = baseline.labels.clone()
+            labels[perturbed.argmin(1) != cheapest] = -1
+            initial.append(labels)
+        marked = np.mean([(labels < 0).float().mean() for labels in initial])
+        batch = dict(edges=edges, edge_costs=[edge_costs] * len(costs))
+        _, cold_s, cold = timed(
+            lambda: solve_mwc_batch(costs, **batch, num_threads=1),
+            args.repeats)
+        _, warm_s, warm = timed(
+            lambda: solve_mwc_batch(
+                costs, **batch, num_threads=1, initial_labels=initial),
+            args.repeats)
+        gap = max((w.objective - c.objective) / abs(c.objective)
+                  for w, c in zip(warm, cold))
+        logger.info(f'| {name} | {forward:.4f} | {baseline_s:.4f} | '
+                    f'{cold_s:.4f} | {warm_s:.4f} | '
+                    f'{(forward + baseline_s + cold_s) / forward:.2f} | '
+                    f'{(forward + baseline_s + warm_s) / forward:.2f} | '
+                    f'{gap:+.1e} | {marked:.2%} |')
 
     if args.batch_instance in instances and args.batch_copies > 0:
         inst = instances[args.batch_instance]
         copies = args.batch_copies
 
-        def batch(threads):
+        def batch(num_threads):
             return solve_amwc_batch(
                 [inst['node_costs']] * copies,
                 inst['edges'], [inst['edge_costs']] * copies,
                 inst['partitionable'],
-                num_threads=threads)
+                num_threads=num_threads)
 
         serial, _, _ = timed(lambda: batch(1), args.repeats)
-        parallel, _, results = timed(lambda: batch(args.threads), args.repeats)
-        threads = args.threads or len(os.sched_getaffinity(0))
+        parallel, _, results = timed(lambda: batch(threads), args.repeats)
         logger.info(
             f'batch of {copies} x {args.batch_instance}: 1 thread '
             f'{serial:.3f} s, {threads} threads {parallel:.3f} s, '
