@@ -15,11 +15,18 @@ num_stuff_classes = 11
 num_classes = num_things_classes + num_stuff_classes
 edge_distances = (1, 4, 16, 32, 64)
 
+# ASPP image pooling over a crop-sized window (512 x 1024 crop / stride 16),
+# as the original's detectron2 decoders (train_size)
+decoder = dict(aspp_pool_kernel=(512 // 16, 1024 // 16))
+
 model = dict(
     num_things_classes=num_things_classes,
     num_stuff_classes=num_stuff_classes,
-    semantic_head=dict(num_classes=num_classes),
-    affinity_head=dict(num_classes=num_classes, edge_distances=edge_distances),
+    semantic_head=dict(decoder=decoder, num_classes=num_classes),
+    affinity_head=dict(
+        decoder=decoder,
+        num_classes=num_classes,
+        edge_distances=edge_distances),
     test_cfg=dict(instance_min_area=200, stuff_min_area=2048))
 
 # The dataset's training pipeline with the COPS targets packed instead of

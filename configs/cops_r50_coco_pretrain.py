@@ -17,7 +17,9 @@ num_stuff_classes = 53
 num_classes = num_things_classes + num_stuff_classes
 edge_distances = (1, 4, 16, 32)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-decoder = dict(norm_cfg=norm_cfg)
+# ASPP image pooling over a crop-sized window (640 x 640 crop / stride 16),
+# as the original's detectron2 decoders (train_size)
+decoder = dict(norm_cfg=norm_cfg, aspp_pool_kernel=(640 // 16, 640 // 16))
 
 model = dict(
     num_things_classes=num_things_classes,

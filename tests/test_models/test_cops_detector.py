@@ -132,6 +132,15 @@ def test_losses_decrease_on_one_batch():
     assert history[-1]['loss_boundary'] < history[0]['loss_boundary']
 
 
+def test_batch_of_one_trains():
+    # the ASPP image-pooling branch has no batch norm (as detectron2's), so
+    # one image per process trains (a BN on one 1x1 value cannot)
+    model = tiny_cops().train()
+    losses = model(**batch(model, [0], training=True), mode='loss')
+    sum(losses.values()).backward()
+    assert model.semantic_head.decoder.image_pool.conv.weight.grad is not None
+
+
 def test_predict_returns_valid_panoptic_map():
     model = tiny_cops(instance_min_area=4, stuff_min_area=4).eval()
     data = batch(model, [2], training=False)

@@ -5,7 +5,8 @@ import torch
 import projects.cops  # noqa: F401
 from mmdet.registry import MODELS, TRANSFORMS
 from projects.cops.models.heads import AMWCCostHead
-from projects.cops.models.heads.affinity_head import shifted_differences
+from projects.cops.models.heads.affinity_head import (centred_differences,
+                                                     centred_to_first_pixel)
 
 IN_CHANNELS = (8, 16, 32)
 DECODER = dict(
@@ -57,16 +58,65 @@ def test_head_shapes_for_odd_sizes(height, width):
     assert all(p.grad is None for p in semantic.parameters())
 
 
-def test_shifted_differences_follow_grid_convention():
+def test_centred_differences_as_original():
     feats = torch.arange(12.).view(1, 1, 3, 4)
-    pairs = shifted_differences(feats, 2)
-    assert pairs.shape == (1, 2, 1, 3, 4)
-    # vertical pair (0, x)-(2, x) stored at row 0; rows 1, 2 have no partner
-    assert pairs[0, 0, 0].tolist() == [[-8.] * 4, [0.] * 4, [0.] * 4]
-    # horizontal pair (y, x)-(y, x + 2) stored at columns 0, 1
-    assert pairs[0, 1, 0, :, :2].eq(-2).all()
-    assert pairs[0, 1, 0, :, 2:].eq(0).all()
-    assert shifted_differences(feats, 5).eq(0).all()
+    pairs = centred_differences(feats, 2)
+    assert pairs.shape == (1, 2, 3, 4)
+    # vertical pair (0, x)-(2, x): partner - first = 8, centred at row 1
+    assert pairs[0, 0].tolist() == [[0.] * 4, [8.] * 4, [0.] * 4]
+    # horizontal pairs (y, 0)-(y, 2), (y, 1)-(y, 3) centred at columns 1, 2
+    assert pairs[0, 1, :, 1:3].eq(2).all()
+    assert pairs[0, 1, :, [0, 3]].eq(0).all()
+    assert centred_differences(feats, 5).eq(0).all()
+    # and back: the centred value lands on the first pixel of its pair
+    first = centred_to_first_pixel(pairs, 2)
+    assert first[0, 0].tolist() == [[8.] * 4, [0.] * 4, [0.] * 4]
+    assert first[0, 1, :, :2].eq(2).all() and first[0, 1, :, 2:].eq(0).all()
+
+
+def original_affinity_logits(features, classifier, distance):
+    """The original ``PanopticAffinityInsEmbedHead.layers`` for one offset
+    d > 1, written with its own padding (pairs centred at ``d // 2``)."""
+    pad = distance // 2
+    rows = torch.nn.ZeroPad2d((0, 0, pad, pad))(
+        features[:, :, distance:] - features[:, :, :-distance])
+    cols = torch.nn.ZeroPad2d((pad, pad, 0, 0))(
+        features[..., distance:] - features[..., :-distance])
+    return classifier(torch.cat((rows, cols), 1))
+
+
+def test_affinity_classifier_matches_original_forward():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='COPSAffinityHead',
+            decoder=DECODER,
+            num_classes=5,
+            edge_distances=(1, 2, 4),
+            head_channels=8,
+            classifier_channels=4)).eval()
+    # 3x3 (8 -> 4) -> 3x3 (-> 2) -> 1x1 (-> 2) for d = 1; twice the
+    # channels with 2 groups (one per direction) for d > 1
+    assert head.classifiers[0][0].conv.weight.shape == (4, 8, 3, 3)
+    assert head.classifiers[1][0].conv.weight.shape == (8, 8, 3, 3)
+    assert head.classifiers[1][0].conv.groups == 2
+    assert head.classifiers[1][1].conv.weight.shape == (4, 4, 3, 3)
+    assert head.classifiers[1][2].weight.shape == (2, 4, 1, 1)
+    feats = features(2, 10, 12)
+    sem_logits = torch.randn(2, 5, 10, 12)
+    ours = head(feats, sem_logits)
+    x = head.convs(torch.cat([head.decoder(feats), sem_logits], dim=1))
+    torch.testing.assert_close(ours[:, 0], head.classifiers[0](x))
+    for k, distance in ((1, 2), (2, 4)):
+        original = original_affinity_logits(x, head.classifiers[k], distance)
+        pad = distance // 2
+        # original target convention: pair (y, x)-(y + d, x) at row y + d/2
+        torch.testing.assert_close(ours[:, k, 0, :10 - distance],
+                                   original[:, 0, pad:pad + 10 - distance])
+        torch.testing.assert_close(ours[:, k, 1, :, :12 - distance],
+                                   original[:, 1, :, pad:pad + 12 - distance])
+        assert ours[:, k, 0, 10 - distance:].eq(0).all()
+        assert ours[:, k, 1, :, 12 - distance:].eq(0).all()
 
 
 def test_cost_head():
@@ -97,6 +147,32 @@ def test_cost_head_dropout_only_in_training():
     head.eval()
     node_costs, _ = head(sem_logits, boundary_logits)
     assert (node_costs == -1).all()
+
+
+def test_decoder_image_pooling_window():
+    torch.manual_seed(0)
+    x = torch.randn(2, IN_CHANNELS[2], 6, 8)
+    decoder = MODELS.build(dict(DECODER, aspp_pool_kernel=(3, 4))).eval()
+    # detectron2 ASPP with pool_kernel_size: average over a window with
+    # stride 1, 1x1 conv with bias + ReLU (no norm), bilinear up-sampling
+    conv = decoder.image_pool.conv
+    expected = torch.nn.functional.interpolate(
+        torch.relu(conv(torch.nn.functional.avg_pool2d(x, (3, 4), 1))),
+        size=(6, 8),
+        mode='bilinear',
+        align_corners=False)
+    torch.testing.assert_close(decoder.image_pooling(x), expected)
+    assert decoder.image_pool.norm_cfg is None and conv.bias is not None
+    # a window covering the whole feature (or larger: clipped) is global
+    decoder.aspp_pool_kernel = (6, 8)
+    global_pool = decoder.image_pooling(x)
+    decoder.aspp_pool_kernel = (32, 64)
+    torch.testing.assert_close(decoder.image_pooling(x), global_pool)
+    decoder.aspp_pool_kernel = None
+    torch.testing.assert_close(decoder.image_pooling(x), global_pool)
+    assert not torch.allclose(global_pool, expected)
+    with pytest.raises(ValueError, match='aspp_pool_kernel'):
+        MODELS.build(dict(DECODER, aspp_pool_kernel=(0, 4)))
 
 
 def test_decoder_rejects_mismatched_projections():

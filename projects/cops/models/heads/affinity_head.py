@@ -12,38 +12,74 @@ from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
 
 
-def shifted_differences(feats: Tensor, distance: int) -> Tensor:
-    """Feature differences of pixel pairs ``distance`` apart.
+def centred_differences(feats: Tensor, distance: int) -> Tensor:
+    """Feature differences of pixel pairs ``distance`` apart, centred.
 
-    Follows the grid convention of ``mmcv_ops.grid_graph``: the value of the
-    pair (y, x)-(y + d, x) (vertical) or (y, x)-(y, x + d) (horizontal) sits
-    on its first pixel (y, x); positions without a partner hold zeros.
+    As the original COPS affinity head: the difference partner - first
+    pixel of the pair (y, x)-(y + d, x) (vertical) sits at (y + d // 2, x),
+    of the pair (y, x)-(y, x + d) (horizontal) at (y, x + d // 2), so both
+    directions of one position share a centre; positions without a pair
+    hold zeros. The two maps are concatenated along channels.
 
     Args:
         feats (Tensor): ``[B, C, H, W]`` features.
         distance (int): Pixel offset d >= 1.
 
     Returns:
-        Tensor: ``[B, 2, C, H, W]``, index 0 vertical, 1 horizontal pairs.
+        Tensor: ``[B, 2C, H, W]``, channels ``[:C]`` vertical and ``[C:]``
+        horizontal pairs.
     """
     height, width = feats.shape[-2:]
     rows, cols = max(height - distance, 0), max(width - distance, 0)
-    vertical = feats[:, :, :rows] - feats[:, :, distance:]
-    horizontal = feats[..., :cols] - feats[..., distance:]
-    vertical = F.pad(vertical, (0, 0, 0, height - vertical.shape[2]))
-    horizontal = F.pad(horizontal, (0, width - horizontal.shape[3]))
-    return torch.stack([vertical, horizontal], dim=1)
+    top = min(distance // 2, height - rows)
+    left = min(distance // 2, width - cols)
+    vertical = feats[:, :, distance:distance + rows] - feats[:, :, :rows]
+    horizontal = feats[..., distance:distance + cols] - feats[..., :cols]
+    vertical = F.pad(vertical, (0, 0, top, height - rows - top))
+    horizontal = F.pad(horizontal, (left, width - cols - left))
+    return torch.cat([vertical, horizontal], dim=1)
+
+
+def centred_to_first_pixel(logits: Tensor, distance: int) -> Tensor:
+    """Move centred pair logits (see :func:`centred_differences`) to the
+    grid convention of ``mmcv_ops.grid_graph``: the value of a pair on its
+    first pixel, zeros where a pixel has no partner.
+
+    Args:
+        logits (Tensor): ``[B, 2, H, W]``, channel 0 vertical, 1
+            horizontal, centred.
+        distance (int): Pixel offset d >= 1.
+
+    Returns:
+        Tensor: ``[B, 2, H, W]`` on the first pixel of each pair.
+    """
+    height, width = logits.shape[-2:]
+    rows, cols = max(height - distance, 0), max(width - distance, 0)
+    before = distance // 2
+    vertical = logits[:, 0:1, before:before + rows]
+    horizontal = logits[:, 1:2, :, before:before + cols]
+    return torch.cat([
+        F.pad(vertical, (0, 0, 0, height - rows)),
+        F.pad(horizontal, (0, width - cols))
+    ],
+                     dim=1)
 
 
 @MODELS.register_module()
 class COPSAffinityHead(BaseModule):
     """DeepLabV3+ decoder + detached semantic logits -> boundary logits.
 
-    A high logit means "the two pixels lie in different segments". For
-    offset 1 the classifier reads the features of the first pixel (its 3x3
-    receptive field sees the partner) and predicts both directions; for an
-    offset d > 1 one classifier reads the feature difference of the two
-    pixels and is shared by both directions.
+    A high logit means "the two pixels lie in different segments". Each
+    offset has its own classifier as in the original COPS
+    (``PanopticAffinityInsEmbedHead``): 3x3 conv, 3x3 conv (norm, act), 1x1
+    conv to 2 logits (vertical, horizontal). For offset 1 it reads the
+    features of the first pixel (its receptive field sees the partner). For
+    an offset d > 1 it reads the centred feature differences of the
+    vertical and the horizontal pair concatenated
+    (:func:`centred_differences`); its two 3x3 convs have 2 groups, so each
+    direction has its own weights (twice the channels), and the 1x1 conv
+    reads both. The logits are then moved to the first pixel of each pair
+    (:func:`centred_to_first_pixel`).
 
     Args:
         decoder (dict): Config of the :class:`DeepLabV3PlusDecoder`.
@@ -52,7 +88,9 @@ class COPSAffinityHead(BaseModule):
         edge_distances (Sequence[int]): Pixel offsets d at stride 4, e.g.
             ``(1, 4, 16, 32, 64)``; each distinct and >= 1.
         head_channels (int): Channels of the two 3x3 convs.
-        classifier_channels (int): Hidden channels of each offset classifier.
+        classifier_channels (int): Output channels per direction of the
+            first 3x3 conv of each classifier; the second has half (the
+            original: ``head_channels / 4`` and ``/ 8``).
         norm_cfg (dict): Normalisation layers.
         act_cfg (dict): Activation layers.
         loss_boundary (dict): Config of the boundary loss, called as
@@ -88,12 +126,27 @@ class COPSAffinityHead(BaseModule):
                 **conv_kwargs),
             ConvModule(
                 head_channels, head_channels, 3, padding=1, **conv_kwargs))
-        self.classifiers = nn.ModuleList(
-            nn.Sequential(
-                ConvModule(head_channels, classifier_channels, 1, **
-                           conv_kwargs),
-                nn.Conv2d(classifier_channels, 2 if distance == 1 else 1, 1))
-            for distance in edge_distances)
+        self.classifiers = nn.ModuleList()
+        for distance in edge_distances:
+            groups = 1 if distance == 1 else 2
+            hidden = (groups * classifier_channels,
+                      groups * (classifier_channels // 2))
+            self.classifiers.append(
+                nn.Sequential(
+                    ConvModule(
+                        groups * head_channels,
+                        hidden[0],
+                        3,
+                        padding=1,
+                        groups=groups,
+                        **conv_kwargs),
+                    ConvModule(
+                        hidden[0],
+                        hidden[1],
+                        3,
+                        padding=1,
+                        groups=groups,
+                        **conv_kwargs), nn.Conv2d(hidden[1], 2, 1)))
         self.loss_boundary = MODELS.build(loss_boundary)
 
     def forward(self, feats: Tuple[Tensor, ...], sem_logits: Tensor) -> Tensor:
@@ -112,15 +165,15 @@ class COPSAffinityHead(BaseModule):
         x = self.convs(
             torch.cat(
                 [self.decoder(feats), sem_logits.detach()], dim=1))
-        batch, channels, height, width = x.shape
         maps = []
         for distance, classifier in zip(self.edge_distances, self.classifiers):
             if distance == 1:
                 maps.append(classifier(x))
-                continue
-            pairs = shifted_differences(x, distance)
-            logits = classifier(pairs.flatten(0, 1))
-            maps.append(logits.view(batch, 2, height, width))
+            else:
+                maps.append(
+                    centred_to_first_pixel(
+                        classifier(centred_differences(x, distance)),
+                        distance))
         return torch.stack(maps, dim=1)
 
     def loss(self, boundary_logits: Tensor, targets: Dict[str,

@@ -1,8 +1,9 @@
 """DeepLabV3+ decoder with two skip connections (Panoptic-DeepLab style)."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads.sep_aspp_head import \
@@ -23,6 +24,14 @@ class DeepLabV3PlusDecoder(BaseModule):
     and a plain feature decoder shared by two heads, so this module reuses
     mmseg's ASPP branches and mmcv's conv modules and only adds the wiring.
 
+    Layer for layer as detectron2's ``DeepLabV3PlusHead`` with
+    depthwise-separable convs (the COPS decoders), so that its weights
+    convert one to one: ASPP outputs concatenated as (1x1, atrous branches,
+    image pooling); the image-pooling branch is a 1x1 conv with bias and
+    ReLU, no norm (its input is one value per channel and image, on which
+    batch statistics are meaningless, and batch 1 could not train);
+    each fusion reads (projected skip, up-sampled top) in that order.
+
     Args:
         in_channels (Sequence[int]): Channels of the backbone features,
             ordered from the finest (res2, stride 4) to the deepest (res5).
@@ -30,6 +39,13 @@ class DeepLabV3PlusDecoder(BaseModule):
         aspp_dilations (Sequence[int]): Rates of the separable atrous
             branches; a 1x1 branch and an image-pooling branch are added.
         aspp_dropout_ratio (float): Dropout after the ASPP projection.
+        aspp_pool_kernel (tuple[int, int], optional): Window ``(h, w)`` of
+            the image-pooling branch in points of the deepest feature, with
+            stride 1, then up-sampled bilinearly (detectron2's
+            ``pool_kernel_size`` = training crop / encoder stride, so that
+            a test image larger than the crop sees crop-sized context as in
+            training). A window larger than the feature is clipped to it.
+            None pools globally.
         project_channels (Sequence[int]): Output channels of the 1x1
             projections of the skip features, same order as
             ``in_channels[:-1]`` (e.g. 32 for res2, 64 for res3).
@@ -46,6 +62,7 @@ class DeepLabV3PlusDecoder(BaseModule):
                  aspp_channels: int = 256,
                  aspp_dilations: Sequence[int] = (6, 12, 18),
                  aspp_dropout_ratio: float = 0.1,
+                 aspp_pool_kernel: Optional[Sequence[int]] = None,
                  project_channels: Sequence[int] = (32, 64),
                  decoder_channels: int = 256,
                  fuse_kernel_size: int = 5,
@@ -59,11 +76,16 @@ class DeepLabV3PlusDecoder(BaseModule):
                 f'project_channels {tuple(project_channels)} needs one entry '
                 f'per skip feature, i.e. {len(in_channels) - 1} for '
                 f'in_channels {tuple(in_channels)}')
+        if aspp_pool_kernel is not None:
+            aspp_pool_kernel = tuple(int(k) for k in aspp_pool_kernel)
+            if len(aspp_pool_kernel) != 2 or min(aspp_pool_kernel) < 1:
+                raise ValueError('aspp_pool_kernel must be (h, w) >= 1 or '
+                                 f'None, got {aspp_pool_kernel}')
+        self.aspp_pool_kernel = aspp_pool_kernel
         self.align_corners = align_corners
         conv_kwargs = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.image_pool = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
-            ConvModule(in_channels[-1], aspp_channels, 1, **conv_kwargs))
+        self.image_pool = ConvModule(
+            in_channels[-1], aspp_channels, 1, norm_cfg=None, act_cfg=act_cfg)
         self.aspp = DepthwiseSeparableASPPModule(
             dilations=(1, *aspp_dilations),
             in_channels=in_channels[-1],
@@ -84,7 +106,7 @@ class DeepLabV3PlusDecoder(BaseModule):
                 ConvModule(skip_in, skip_out, 1, **conv_kwargs))
             self.fusions.append(
                 DepthwiseSeparableConvModule(
-                    top_channels + skip_out,
+                    skip_out + top_channels,
                     decoder_channels,
                     fuse_kernel_size,
                     padding=fuse_kernel_size // 2,
@@ -92,13 +114,27 @@ class DeepLabV3PlusDecoder(BaseModule):
             top_channels = decoder_channels
         self.out_channels = top_channels
 
-    def _aspp(self, x: Tensor) -> Tensor:
-        pooled = resize(
-            self.image_pool(x),
+    def image_pooling(self, x: Tensor) -> Tensor:
+        """ASPP image-pooling branch of ``[B, C, h, w]`` features: average
+        over the window (or globally), 1x1 conv + act, bilinear back to
+        ``h, w``."""
+        if self.aspp_pool_kernel is None:
+            pooled = x.mean(dim=(2, 3), keepdim=True)
+        else:
+            kernel = [
+                min(k, size)
+                for k, size in zip(self.aspp_pool_kernel, x.shape[2:])
+            ]
+            pooled = F.avg_pool2d(x, kernel, stride=1)
+        return resize(
+            self.image_pool(pooled),
             size=x.shape[2:],
             mode='bilinear',
             align_corners=self.align_corners)
-        return self.aspp_project(torch.cat([pooled, *self.aspp(x)], dim=1))
+
+    def _aspp(self, x: Tensor) -> Tensor:
+        return self.aspp_project(
+            torch.cat([*self.aspp(x), self.image_pooling(x)], dim=1))
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Decode backbone features.
@@ -120,5 +156,5 @@ class DeepLabV3PlusDecoder(BaseModule):
                 size=skip.shape[2:],
                 mode='bilinear',
                 align_corners=self.align_corners)
-            x = fuse(torch.cat([x, skip], dim=1))
+            x = fuse(torch.cat([skip, x], dim=1))
         return x
