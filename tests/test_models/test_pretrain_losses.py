@@ -24,17 +24,34 @@ def test_hard_pixel_ce_keeps_hardest_weighted_pixels():
     assert hardest.item() == pytest.approx(2 * 3 * hard)
 
 
-def test_topk_boundary_bce_ignores_zero_weights():
-    logits = torch.tensor([0., 2., -2., 5.])
-    target = torch.tensor([1., 1., 1., 0.])
-    weight = torch.tensor([4., 1., 1., 0.])
-    per_pair = F.binary_cross_entropy_with_logits(
-        logits, target, reduction='none') * weight
+def test_topk_boundary_bce_sums_one_term_per_offset_and_direction():
+    # 2 offsets x 2 directions of a 2x2 map: 4 positions per map, so the
+    # top 25 % is the hardest pair of each map and the top 50 % its two
+    # hardest; zero-weight positions count as positions with loss 0.
+    log2 = math.log(2)
+    logits = torch.zeros(1, 2, 2, 2, 2)
+    target = torch.ones_like(logits)
+    weight = torch.zeros_like(logits)
+    weight[0, 0, 0] = torch.tensor([[1., 4.], [12., 0.]])
+    weight[0, 0, 1] = torch.tensor([[1., 1.], [0., 0.]])
+    weight[0, 1, 0] = torch.tensor([[0., 0.], [0., 0.]])
+    weight[0, 1, 1] = torch.tensor([[4., 0.], [0., 0.]])
+    logits[0, 1, 1, 0, 1] = 3.  # weight 0: never counts
+    loss = TopKBoundaryBCELoss(
+        top_k_ratio=0.25, loss_weight=0.25)(logits, target, weight)
+    assert loss.item() == pytest.approx(0.25 * log2 * (12 + 1 + 0 + 4))
     loss = TopKBoundaryBCELoss(
         top_k_ratio=0.5, loss_weight=0.25)(logits, target, weight)
-    # 3 weighted pairs -> ceil(1.5) = 2 hardest: 4 log 2 and BCE(-2, 1)
-    expected = 0.25 * (per_pair[0] + per_pair[2]) / 2
-    assert loss.item() == pytest.approx(expected.item())
+    expected = (12 + 4) / 2 + (1 + 1) / 2 + 0 + (4 + 0) / 2
+    assert loss.item() == pytest.approx(0.25 * log2 * expected)
+    # the same as summing the loss of each (offset, direction) map alone
+    single = TopKBoundaryBCELoss(top_k_ratio=0.5, loss_weight=0.25)
+    terms = sum(
+        single(logits[:, k:k + 1, :, :, :], target[:, k:k + 1],
+               weight[:, k:k + 1] * mask) for k in range(2)
+        for mask in (torch.tensor([1., 0.]).view(1, 1, 2, 1, 1),
+                     torch.tensor([0., 1.]).view(1, 1, 2, 1, 1)))
+    assert loss.item() == pytest.approx(terms.item())
 
 
 def test_losses_without_labels_are_zero_with_gradient():
@@ -61,3 +78,5 @@ def test_bad_arguments_raise():
                           torch.ones(1, 2, 2))
     with pytest.raises(ValueError, match='shape mismatch'):
         TopKBoundaryBCELoss()(torch.zeros(4), torch.zeros(4), torch.zeros(3))
+    with pytest.raises(ValueError, match='D, 2, h, w'):
+        TopKBoundaryBCELoss()(*[torch.zeros(1, 2, 3, 3)] * 3)

@@ -55,9 +55,14 @@ def cops_targets(
         ignore_index (int): Void value of ``sem_seg`` and of ``pan_seg``.
         small_instance_area (int): Instances with fewer pixels (at input
             resolution) are "small".
-        small_instance_weight (float): Semantic weight of small instances.
-        instance_boundary_weight (float): Boundary weight of pairs touching
-            an instance pixel (other labelled pairs weigh 1).
+        small_instance_weight (float): Weight factor of small instances,
+            semantic and boundary.
+        instance_boundary_weight (float): Boundary weight of instance
+            pixels. As the original's target generator, each labelled pixel
+            has a boundary weight (1, instance pixels
+            ``instance_boundary_weight``, small-instance pixels that times
+            ``small_instance_weight``) and a pair the larger weight of its
+            two pixels; a pair touching void or crowd weighs 0.
 
     Returns:
         dict: on the ``[h, w]`` grid,
@@ -109,17 +114,20 @@ def cops_targets(
     pan[is_void | is_crowd] = ignore_index
 
     known = ~(is_void | is_crowd)
+    pixel_weights = np.where(
+        is_instance, instance_boundary_weight *
+        np.where(small_flags[instance], small_instance_weight, 1.0), 1.0)
+    pixel_weights[~known] = 0
     boundary = np.zeros((len(edge_distances), 2, *sem.shape), np.float32)
     boundary_weights = np.zeros_like(boundary)
     for k, distance in enumerate(edge_distances):
         for direction, axis in enumerate((0, 1)):
             pan_a, pan_b = _pair_maps(pan, distance, axis, ignore_index)
             known_a, known_b = _pair_maps(known, distance, axis, False)
-            inst_a, inst_b = _pair_maps(is_instance, distance, axis, False)
+            weight_a, weight_b = _pair_maps(pixel_weights, distance, axis, 0)
             boundary[k, direction] = (pan_a != pan_b) & known_a & known_b
             boundary_weights[k, direction] = np.where(
-                known_a & known_b,
-                np.where(inst_a | inst_b, instance_boundary_weight, 1.0), 0.0)
+                known_a & known_b, np.maximum(weight_a, weight_b), 0.0)
     return dict(
         sem_seg=sem,
         sem_weights=sem_weights.astype(np.float32),
@@ -153,9 +161,10 @@ class GenerateCOPSTargets(BaseTransform):
         ignore_index (int): Void label.
         small_instance_area (int): Area (pixels) below which an instance is
             small.
-        small_instance_weight (float): Semantic weight of small instances.
-        instance_boundary_weight (float): Boundary weight of pairs touching
-            instance pixels.
+        small_instance_weight (float): Weight factor of small instances
+            (semantic and boundary).
+        instance_boundary_weight (float): Boundary weight of instance
+            pixels (a pair weighs the larger of its two pixels' weights).
     """
 
     def __init__(self,
