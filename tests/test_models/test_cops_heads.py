@@ -138,15 +138,33 @@ def test_cost_head():
         head(sem_logits, boundary_logits[:, :1])
 
 
-def test_cost_head_dropout_only_in_training():
-    head = AMWCCostHead(num_edge_distances=1, dropout_ratio=0.5)
-    sem_logits = torch.ones(1, 3, 8, 8)
-    boundary_logits = torch.ones(1, 1, 2, 8, 8)
-    node_costs, _ = head(sem_logits, boundary_logits)
-    assert (node_costs == 0).any()
+def test_cost_dropout_zeroes_whole_points_and_single_edges():
+    torch.manual_seed(0)
+    head = AMWCCostHead(
+        num_edge_distances=2,
+        node_scale=2.,
+        node_bias=1.,
+        edge_scale=3.,
+        edge_bias=0.5,
+        dropout_ratio=0.3)
+    sem_logits = torch.rand(2, 4, 16, 16) + 1
+    boundary_logits = torch.rand(2, 2, 2, 16, 16) + 1
+    clean = [-2 * sem_logits + 1, -3 * boundary_logits + 0.5]
+    node_costs, edge_costs = head(sem_logits, boundary_logits)
+    # after the affine map (the bias is dropped too), no 1 / (1 - p)
+    dropped = node_costs == 0
+    assert (dropped.all(dim=1) == dropped.any(dim=1)).all()  # whole points
+    assert 0.2 < dropped[:, 0].float().mean() < 0.4
+    torch.testing.assert_close(node_costs[~dropped], clean[0][~dropped])
+    dropped = edge_costs == 0
+    assert 0.2 < dropped.float().mean() < 0.4
+    torch.testing.assert_close(edge_costs[~dropped], clean[1][~dropped])
+    # single edges: the two directions of one position differ somewhere
+    assert (dropped[:, :, 0] != dropped[:, :, 1]).any()
     head.eval()
-    node_costs, _ = head(sem_logits, boundary_logits)
-    assert (node_costs == -1).all()
+    node_costs, edge_costs = head(sem_logits, boundary_logits)
+    torch.testing.assert_close(node_costs, clean[0])
+    torch.testing.assert_close(edge_costs, clean[1])
 
 
 def test_decoder_image_pooling_window():

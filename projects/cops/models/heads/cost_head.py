@@ -1,9 +1,8 @@
 """AMWC costs from the network's logits, with learnable affine scalars."""
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -27,9 +26,12 @@ class AMWCCostHead(BaseModule):
         node_bias (float): Initial ``b``.
         edge_scale (float): Initial ``a_d`` of every offset.
         edge_bias (float): Initial ``b_d`` of every offset.
-        dropout_ratio (float): Dropout on both logits in training mode
-            (COPS uses 0.1 on the AMWC inputs when training through the
-            solver).
+        dropout_ratio (float): Cost dropout in training mode, as the
+            original COPS (``PanopticAffinityAMWC.forward``, 0.1 when
+            training through the solver): after the affine map, each point
+            has all its node costs zeroed with this probability and each
+            edge cost is zeroed independently; kept costs are not rescaled
+            (1 / (1 - p) would change the costs the solver sees).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -72,11 +74,20 @@ class AMWCCostHead(BaseModule):
             raise ValueError(
                 f'boundary_logits must be [B, {num_distances}, 2, h, w], '
                 f'got {tuple(boundary_logits.shape)}')
-        sem_logits = F.dropout(sem_logits, self.dropout_ratio, self.training)
-        boundary_logits = F.dropout(boundary_logits, self.dropout_ratio,
-                                    self.training)
         node_costs = -sem_logits * self.node_scale + self.node_bias
         edge_scales = self.edge_scales.abs().view(1, -1, 1, 1, 1)
         edge_biases = self.edge_biases.view(1, -1, 1, 1, 1)
         edge_costs = -boundary_logits * edge_scales + edge_biases
+        if self.training and self.dropout_ratio > 0:
+            batch, _, height, width = node_costs.shape
+            node_costs = node_costs * self._keep_mask(
+                (batch, 1, height, width), node_costs)
+            edge_costs = edge_costs * self._keep_mask(edge_costs.shape,
+                                                      edge_costs)
         return node_costs, edge_costs
+
+    def _keep_mask(self, shape: Sequence[int], like: Tensor) -> Tensor:
+        """Bernoulli(1 - dropout_ratio) mask, unscaled (``F.dropout``
+        rescales the kept values, hence this)."""
+        keep = torch.rand(shape, device=like.device) >= self.dropout_ratio
+        return keep.to(like.dtype)
