@@ -39,7 +39,8 @@ def test_metafile_models():
     configs = sorted(
         osp.basename(p)[:-3]
         for p in glob.glob(osp.join(REPO, 'configs/cops_*.py')))
-    assert sorted(names) == configs  # every config listed once
+    assert sorted(names) == configs, (
+        'configs/metafile.yml must list every configs/cops_*.py once')
     targets = zoo_targets()
     assert set(targets) == {'cops_r50_cityscapes', 'cops_r50_coco'}
     for model in meta['Models']:
