@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
@@ -134,17 +135,21 @@ def original_spec(num_classes, edge_distances):
 
 def fabricate(num_classes, edge_distances, thing_ids, stuff_area,
               frozen_bn=False, seed=0):
-    """Random original weights; ``thing_ids`` in detectron2's order."""
+    """Random original weights (convs scaled by 1 / sqrt(fan-in), so
+    activations stay finite); ``thing_ids`` in detectron2's order."""
     gen = torch.Generator().manual_seed(seed)
     state = {}
     for key, shape in original_spec(num_classes, edge_distances).items():
         if key.endswith('num_batches_tracked'):
             if not frozen_bn:
                 state[key] = torch.tensor(1000)
-        elif key.endswith('running_var'):
+        elif len(shape) == 4:
+            fan_in = shape[1] * shape[2] * shape[3]
+            state[key] = torch.randn(shape, generator=gen) / fan_in**0.5
+        elif key.endswith(('norm.weight', 'running_var')):
             state[key] = torch.rand(shape, generator=gen) + 0.5
         else:
-            state[key] = torch.randn(shape, generator=gen)
+            state[key] = 0.1 * torch.randn(shape, generator=gen)
     areas = torch.full((num_classes, ), float(stuff_area))
     areas[list(thing_ids)] = 200.
     state['amwc_layer.training_per_class_areas'] = areas
@@ -353,3 +358,124 @@ def test_unexpected_files_name_file_and_keys(cityscapes_model, tmp_path):
     src['pixel_std'] = torch.ones(3, 1, 1)
     with pytest.raises(ValueError, match='x.pth: pixel_std'):
         convert(src, cityscapes_model, 'x.pth')
+
+
+# ---------------------------------------------------------------------------
+# The original heads' forward in plain torch (eval mode), read from the
+# original code: DeepLabV3PlusHead.layers + ASPP.forward (detectron2 fork),
+# PanopticAffinitySemSegHead.layers, PanopticAffinityInsEmbedHead.layers.
+# ---------------------------------------------------------------------------
+
+
+def run_conv(weights, name, x, relu=True, **kwargs):
+    """detectron2 Conv2d: conv (+ bias), then its norm, then ReLU."""
+    x = F.conv2d(x, weights[f'{name}.weight'], weights.get(f'{name}.bias'),
+                 **kwargs)
+    if f'{name}.norm.weight' in weights:
+        x = F.batch_norm(x, weights[f'{name}.norm.running_mean'],
+                         weights[f'{name}.norm.running_var'],
+                         weights[f'{name}.norm.weight'],
+                         weights[f'{name}.norm.bias'], False, 0., 1e-5)
+    return F.relu(x) if relu else x
+
+
+def run_separable(weights, name, x, kernel, dilation=1):
+    channels = x.shape[1]
+    x = run_conv(weights, f'{name}.depthwise', x,
+                  padding=dilation * (kernel // 2), dilation=dilation,
+                  groups=channels)
+    return run_conv(weights, f'{name}.pointwise', x)
+
+
+def original_decoder(weights, head, feats, pool_kernel):
+    res2, res3, res5 = feats
+    aspp = f'{head}.decoder.res5.project_conv'
+    branches = [run_conv(weights, f'{aspp}.convs.0', res5)]
+    for i, rate in zip((1, 2, 3), (6, 12, 18)):
+        branches.append(
+            run_separable(weights, f'{aspp}.convs.{i}', res5, 3, rate))
+    pooled = F.avg_pool2d(res5, pool_kernel, stride=1)
+    pooled = run_conv(weights, f'{aspp}.convs.4.1', pooled)
+    branches.append(
+        F.interpolate(
+            pooled, size=res5.shape[2:], mode='bilinear',
+            align_corners=False))
+    y = run_conv(weights, f'{aspp}.project', torch.cat(branches, dim=1))
+    for stage, skip in (('res3', res3), ('res2', res2)):
+        proj = run_conv(weights, f'{head}.decoder.{stage}.project_conv',
+                         skip)
+        y = F.interpolate(
+            y, size=proj.shape[2:], mode='bilinear', align_corners=False)
+        y = run_separable(weights, f'{head}.decoder.{stage}.fuse_conv',
+                      torch.cat([proj, y], dim=1), 5)
+    return y
+
+
+def original_heads(weights, feats, edge_distances, pool_kernel):
+    """Semantic logits and the per-offset affinity logits (centred)."""
+    y = original_decoder(weights, 'sem_seg_head', feats, pool_kernel)
+    y = run_conv(weights, 'sem_seg_head.head.0', y, padding=1)
+    y = run_conv(weights, 'sem_seg_head.head.1', y, padding=1)
+    sem = run_conv(weights, 'sem_seg_head.predictor', y, relu=False)
+    y = original_decoder(weights, 'AFF_EMBED_head', feats, pool_kernel)
+    y = run_conv(weights, 'AFF_EMBED_head.affinity_head.0',
+                  torch.cat([y, sem], dim=1), padding=1)
+    y = run_conv(weights, 'AFF_EMBED_head.affinity_head.1', y, padding=1)
+    logits = []
+    for k, e in enumerate(edge_distances):
+        if e == 1:
+            x, groups = y, 1
+        else:
+            p = int(e / 2.0)
+            row = F.pad(y[:, :, e:, :] - y[:, :, :-e, :], (0, 0, p, p))
+            col = F.pad(y[:, :, :, e:] - y[:, :, :, :-e], (p, p, 0, 0))
+            x, groups = torch.cat([row, col], dim=1), 2
+        name = f'AFF_EMBED_head.classifiers.{k}'
+        x = run_conv(weights, f'{name}.0', x, padding=1, groups=groups)
+        x = run_conv(weights, f'{name}.1', x, padding=1, groups=groups)
+        logits.append(run_conv(weights, f'{name}.2', x, relu=False))
+    return sem, logits
+
+
+def test_converted_heads_compute_the_original_heads():
+    """Same backbone features in, the converted heads give the original's
+    semantic logits (in this project's class order) and boundary logits
+    (moved from the original's centred position to the first pixel of
+    each pair), for every offset."""
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(CITYSCAPES)
+    cfg.model.backbone.init_cfg = None
+    pool_kernel = (2, 4)  # the configs' crop / 16, scaled to this image
+    for head in ('semantic_head', 'affinity_head'):
+        cfg.model[head].decoder.aspp_pool_kernel = pool_kernel
+    model = MODELS.build(cfg.model)
+    distances = model.affinity_head.edge_distances
+    src = fabricate(19, distances, CITYSCAPES_THINGS, 2048, seed=1)
+    model.load_state_dict(convert(src, model), strict=True)
+    model.eval()
+
+    # the original needs more than 64 rows at stride 4 for offset 64
+    x = torch.randn(1, 3, 288, 288, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        feats = model.backbone(x)
+        sem = model.semantic_head(feats)
+        boundary = model.affinity_head(feats, sem)
+        ref_sem, ref_logits = original_heads(src, feats, distances,
+                                             pool_kernel)
+    torch.testing.assert_close(sem, ref_sem[:, CITYSCAPES_PERM])
+    height, width = sem.shape[2:]
+    compared = 0
+    for k, d in enumerate(distances):
+        shift = 0 if d == 1 else d // 2
+        rows, cols = height - d, width - d
+        if rows > 0:
+            torch.testing.assert_close(
+                boundary[:, k, 0, :rows],
+                ref_logits[k][:, 0, shift:shift + rows])
+            compared += 1
+        if cols > 0:
+            torch.testing.assert_close(
+                boundary[:, k, 1, :, :cols],
+                ref_logits[k][:, 1, :, shift:shift + cols])
+            compared += 1
+    assert compared == 2 * len(distances)
