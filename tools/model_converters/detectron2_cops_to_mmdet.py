@@ -157,8 +157,9 @@ def check_class_order(areas: torch.Tensor, perm: Sequence[int],
     former, stuff the latter."""
     areas = areas.flatten()[list(perm)]
     things, stuff = areas[:num_things], areas[num_things:]
-    if not (bool((things == things[0]).all())
-            and bool((stuff == stuff[0]).all()) and things[0] != stuff[0]):
+    thing_areas, stuff_areas = set(things.tolist()), set(stuff.tolist())
+    if len(thing_areas) > 1 or len(stuff_areas) > 1 or (
+            thing_areas & stuff_areas):
         raise ValueError(
             f'{source}: amwc_layer.training_per_class_areas (thing classes '
             'hold the instance area, stuff the stuff area) does not mark the '
