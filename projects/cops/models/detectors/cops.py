@@ -191,8 +191,11 @@ class COPS(BaseDetector):
             ``clusters`` ``[h_i * w_i]``, ``cut``, on the logits' device;
             ``objective``).
         """
-        node_costs, edge_costs = self.cost_head(sem_logits.detach(),
-                                                boundary_logits.detach())
+        # float32: under mixed precision the logits may be half floats,
+        # which the solver does not take
+        node_costs, edge_costs = self.cost_head(
+            sem_logits.detach().float(),
+            boundary_logits.detach().float())
         nodes, edges, costs = self.graph_inputs(node_costs, edge_costs,
                                                 grid_shapes)
         return solve_amwc_batch(
@@ -231,12 +234,12 @@ class COPS(BaseDetector):
         grid_shapes = self.grid_shapes(batch_data_samples)
         solutions = self.solve(sem_logits, boundary_logits, grid_shapes)
         clock.lap('solver')
-        sem_logits = sem_logits.detach()
+        sem_logits = sem_logits.detach().float()
         device = sem_logits.device
         is_thing = self.is_thing.to(device)
-        _, edges, edge_logits = self.graph_inputs(sem_logits,
-                                                  boundary_logits.detach(),
-                                                  grid_shapes)
+        _, edges, edge_logits = self.graph_inputs(
+            sem_logits,
+            boundary_logits.detach().float(), grid_shapes)
         for sample, solution, sem, edge, edge_logit, (height, width) in zip(
                 batch_data_samples, solutions, sem_logits, edges,
                 edge_logits, grid_shapes):
