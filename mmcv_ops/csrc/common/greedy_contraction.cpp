@@ -17,7 +17,7 @@ namespace {
 
 constexpr uint32_t kNotQueued = 0xffffffffu;
 constexpr uint32_t kDead = 0xfffffffeu;  // never a gain's bits (gains < 0)
-constexpr std::size_t kMinCompaction = 4096;
+constexpr std::size_t kMinCompaction = 256;
 constexpr std::size_t kPrefetchDistance = 4;
 
 // min_l value(l) over l < count with four independent running minima, which
