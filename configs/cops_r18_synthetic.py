@@ -26,7 +26,11 @@ model = dict(
         type='AMWCLayer',
         min_instance_area=2,
         lambda_range=(1., 5000.),
-        num_samples=5),
+        num_samples=5,
+        # deliberate, measured (docs/faithfulness.md): MWC baseline and a
+        # plain label per thing class in the backward
+        baseline='mwc',
+        plain_thing_labels=True),
     # areas in points of the 32 x 32 output grid
     loss_pq=dict(
         type='PQSurrogateLoss',

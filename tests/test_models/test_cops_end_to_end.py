@@ -67,6 +67,38 @@ def test_loss_mode_trains_heads_not_frozen_parts():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
 
 
+def test_solver_gradients_are_zero_on_void_and_crowd():
+    # void and crowd pixels are ignore_index in pan_seg (node-cost gradients
+    # x 0 there) and weigh 0 in boundary_weights (edge-cost gradients x 0),
+    # as in the original; here a void band is added to the targets
+    model = tiny_end_to_end(
+        cost_head=dict(type='AMWCCostHead', dropout_ratio=0.)).train()
+    data = batch(model, [0, 1], training=True)
+    for sample in data['data_samples']:
+        targets = sample.gt_cops_targets
+        targets.pan_seg[..., :4] = model.ignore_index
+        targets.boundary_weights[..., :5] = 0
+    costs = []
+
+    def keep_costs(module, inputs, outputs):
+        for tensor in outputs:
+            tensor.retain_grad()
+        costs.extend(outputs)
+
+    model.cost_head.register_forward_hook(keep_costs)
+    model(**data, mode='loss')['loss_pq'].backward()
+    node_costs, edge_costs = costs
+    targets = model.stack_targets(data['data_samples'],
+                                  node_costs.shape[-2:])
+    void = targets['pan_seg'] == model.ignore_index
+    assert void.any() and (~void).any()
+    node_grad = node_costs.grad.permute(0, 2, 3, 1)
+    assert not node_grad[void].any() and node_grad[~void].any()
+    ignored = targets['boundary_weights'] == 0
+    assert not edge_costs.grad[ignored].any()
+    assert edge_costs.grad[~ignored].any()
+
+
 def test_keep_pretrain_losses_adds_the_stage_one_losses():
     stage_two = tiny_end_to_end(keep_pretrain_losses=True).train()
     data = batch(stage_two, [0, 1], training=True)

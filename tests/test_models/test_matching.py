@@ -1,17 +1,20 @@
-"""Ground-truth matching of predicted panoptic segments (hand-made cases)."""
+"""Ground-truth regions and matching of predicted panoptic segments
+(hand-made cases)."""
 import pytest
 import torch
 
 from projects.cops.models.utils.panoptic_matching import (
-    mask_iou_matrix, match_panoptic_segments)
+    match_panoptic_segments, panoptic_regions, soft_iou)
 
 
-def interval_masks(width, intervals):
-    """[len(intervals), 1, width] bool masks covering [start, end) of a row."""
-    masks = torch.zeros(len(intervals), 1, width, dtype=torch.bool)
-    for mask, (start, end) in zip(masks, intervals):
-        mask[0, start:end] = True
-    return masks
+def interval_ious(width, pred_intervals, gt_intervals):
+    """[M, G] IoU of [start, end) intervals of one row."""
+    ious = torch.zeros(len(pred_intervals), len(gt_intervals))
+    for i, (a, b) in enumerate(pred_intervals):
+        for j, (c, d) in enumerate(gt_intervals):
+            overlap = max(0, min(b, d) - max(a, c))
+            ious[i, j] = overlap / (b - a + d - c - overlap)
+    return ious
 
 
 def pairs(pred_indices, gt_indices, classes):
@@ -19,82 +22,67 @@ def pairs(pred_indices, gt_indices, classes):
         zip(pred_indices.tolist(), gt_indices.tolist(), classes.tolist()))
 
 
-def test_iou_matrix_is_weighted():
-    preds = interval_masks(20, [(0, 10), (10, 20)])
-    gts = interval_masks(20, [(5, 15)])
-    ious = mask_iou_matrix(preds, gts)
-    assert torch.allclose(ious, torch.tensor([[5 / 15], [5 / 15]]))
-    weights = torch.ones(1, 20)
-    weights[0, 10:15] = 0
-    ious = mask_iou_matrix(preds, gts, weights)
-    assert torch.allclose(ious, torch.tensor([[5 / 10], [0.]]))
+def test_panoptic_regions_index_segments_per_image():
+    pan_seg = torch.tensor([[[5, 5, 1000, 255]], [[255, 7, 7, 7]]])
+    regions, classes = panoptic_regions(pan_seg, 255)
+    assert regions.tolist() == [[[0, 0, 1, -1]], [[-1, 0, 0, 0]]]
+    assert classes.tolist() == [[5, 0], [7, -1]]
+
+
+def test_soft_iou_of_statistics():
+    iou = soft_iou(torch.tensor(5.), torch.tensor(10.), torch.tensor(10.), 0.)
+    assert iou.item() == pytest.approx(5 / 15)
+    assert soft_iou(torch.tensor(0.), torch.tensor(3.), torch.tensor(0.),
+                    1.).item() == pytest.approx(1 / 4)
 
 
 def test_hungarian_beats_greedy_matching():
     # A overlaps X best (8/15) but B only overlaps X (5/10): the matching
     # that maximises the summed IoU pairs A-Y and B-X.
-    gts = interval_masks(20, [(0, 10), (10, 20)])  # X, Y
-    preds = interval_masks(20, [(2, 15), (0, 5)])  # A, B
+    ious = interval_ious(20, [(2, 15), (0, 5)], [(0, 10), (10, 20)])
     classes = torch.zeros(2, dtype=torch.long)
-    result = match_panoptic_segments(preds, classes, gts, classes, 1)
+    result = match_panoptic_segments(ious, classes, classes)
     assert pairs(*result) == [(0, 1, 0), (1, 0, 0)]
 
 
 def test_swapped_order_unmatched_and_stuff_by_class():
     # things: classes 0, 1; stuff: 2
-    preds = interval_masks(30, [(10, 20), (0, 10), (25, 30), (20, 25)])
+    ious = interval_ious(30, [(10, 20), (0, 10), (25, 30), (20, 25)],
+                         [(0, 9), (11, 20), (20, 22), (0, 30)])
     pred_classes = torch.tensor([0, 0, 0, 2])
-    gts = interval_masks(30, [(0, 9), (11, 20), (20, 22), (0, 30)])
     gt_classes = torch.tensor([0, 0, 1, 2])
-    result = match_panoptic_segments(preds, pred_classes, gts, gt_classes, 2)
-    # pred 2 overlaps no ground truth of class 0: paired with an empty one;
+    result = match_panoptic_segments(ious, pred_classes, gt_classes)
+    # pred 2 gets no ground truth of class 0: paired with an empty one;
     # ground truth 2 (class 1) has no prediction; stuff pairs by class.
     assert pairs(*result) == [(-1, 2, 1), (0, 1, 0), (1, 0, 0), (2, -1, 0),
                               (3, 3, 2)]
     assert result[2].tolist() == sorted(result[2].tolist())
 
 
-def test_stuff_pairs_without_overlap_things_do_not():
-    preds = interval_masks(10, [(0, 5), (0, 5)])
-    gts = interval_masks(10, [(5, 10), (5, 10)])
+def test_pairs_without_overlap_are_kept():
+    # as in the original COPS: a Hungarian pair stays a pair (the loss
+    # counts it as a false negative only), for things and stuff
+    ious = torch.zeros(2, 2)
     classes = torch.tensor([0, 1])  # thing 0, stuff 1
-    result = match_panoptic_segments(preds, classes, gts, classes, 1)
-    assert pairs(*result) == [(-1, 0, 0), (0, -1, 0), (1, 1, 1)]
+    result = match_panoptic_segments(ious, classes, classes)
+    assert pairs(*result) == [(0, 0, 0), (1, 1, 1)]
 
 
 @pytest.mark.parametrize('num_preds,num_gts', [(0, 2), (2, 0), (0, 0)])
 def test_empty_sides(num_preds, num_gts):
-    preds = interval_masks(10, [(0, 5), (5, 10)][:num_preds])
-    gts = interval_masks(10, [(0, 5), (5, 10)][:num_gts])
+    ious = torch.zeros(num_preds, num_gts)
     pred_classes = torch.tensor([0, 1][:num_preds], dtype=torch.long)
     gt_classes = torch.tensor([0, 1][:num_gts], dtype=torch.long)
     pred_indices, gt_indices, classes = match_panoptic_segments(
-        preds, pred_classes, gts, gt_classes, 1)
+        ious, pred_classes, gt_classes)
     assert len(classes) == num_preds + num_gts
     assert (pred_indices >= 0).sum() == num_preds
     assert (gt_indices >= 0).sum() == num_gts
 
 
-def test_zero_instance_and_zero_stuff_images():
-    stuff_only = interval_masks(10, [(0, 6), (6, 10)])
-    stuff_classes = torch.tensor([2, 3])
-    result = match_panoptic_segments(stuff_only, stuff_classes, stuff_only,
-                                     stuff_classes, 2)
-    assert pairs(*result) == [(0, 0, 2), (1, 1, 3)]
-    things = interval_masks(10, [(0, 3), (3, 6), (6, 10)])
-    thing_classes = torch.tensor([0, 0, 1])
-    result = match_panoptic_segments(things, thing_classes, things.flip(0),
-                                     thing_classes.flip(0), 2)
-    assert pairs(*result) == [(0, 2, 0), (1, 1, 0), (2, 0, 1)]
-
-
 def test_bad_inputs_are_named():
-    masks = interval_masks(10, [(0, 5)])
-    classes = torch.tensor([0])
-    with pytest.raises(ValueError, match='pred_classes'):
-        match_panoptic_segments(masks, torch.tensor([0, 1]), masks, classes, 1)
-    with pytest.raises(ValueError, match='differ in size'):
-        match_panoptic_segments(masks, classes, masks[:, :, :5], classes, 1)
-    with pytest.raises(ValueError, match='weights'):
-        match_panoptic_segments(masks, classes, masks, classes, 1,
-                                torch.ones(2, 2))
+    with pytest.raises(ValueError, match='ious must be'):
+        match_panoptic_segments(
+            torch.zeros(1, 1), torch.tensor([0, 1]), torch.tensor([0]))
+    with pytest.raises(ValueError, match='pan_seg'):
+        panoptic_regions(torch.zeros(4, 4, dtype=torch.long), 255)

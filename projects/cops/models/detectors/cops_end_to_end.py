@@ -1,14 +1,17 @@
 """COPS stage 2: training through the AMWC solver with the PQ surrogate
 loss."""
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
+import torch
+from mmengine.dist import get_world_size
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType
-from ..utils.panoptic_matching import panoptic_segments
+from ..layers import weight_gradient
+from ..utils.panoptic_matching import panoptic_regions
 from .cops import COPS
 
 
@@ -18,10 +21,17 @@ class COPSEndToEnd(COPS):
 
     ``loss`` turns the heads' logits into AMWC costs (:class:`AMWCCostHead`),
     solves the AMWC of every image with :class:`AMWCLayer` (differentiable
-    through perturbed multiway cuts) and scores the panoptic masks with
+    through perturbed multiway cuts) and scores its panoptic segments with
     :class:`PQSurrogateLoss` against the ``pan_seg`` ground truth of
-    ``gt_cops_targets`` (void pixels weigh 0). Inference is :class:`COPS`'s.
-    The AMWC runs on the whole padded output grid; the padding is void in the
+    ``gt_cops_targets`` (void and crowd pixels weigh 0). As in the original,
+    the solver's gradients are zeroed where the ground truth says nothing:
+    node-cost gradients are multiplied by those pixel weights, edge-cost
+    gradients by the ``boundary_weights`` targets (0 where either end is void
+    or crowd). The PQ loss sums its per-class terms over all processes, and
+    the cost gradients are multiplied by the number of processes so that
+    DDP's averaging yields their sum: N processes with B images train like
+    one process with N * B images. Inference is :class:`COPS`'s. The AMWC
+    runs on the whole padded output grid; the padding is void in the
     targets, so only its area reaches the loss (the COPS crops are not
     padded).
 
@@ -83,22 +93,55 @@ class COPSEndToEnd(COPS):
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """PQ surrogate loss of the AMWC panoptic masks (``loss_pq``), plus
+        """PQ surrogate loss of the AMWC panoptic segments (``loss_pq``), plus
         the stage-1 losses when ``keep_pretrain_losses``."""
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
         targets = self.stack_targets(batch_data_samples, sem_logits.shape[-2:])
         node_costs, edge_costs = self.cost_head(sem_logits, boundary_logits)
-        masks, classes, valid = self.amwc_layer(node_costs, edge_costs)
-        pan_seg = targets['pan_seg'].to(masks.device)
-        gt_masks, gt_classes = zip(*[
-            panoptic_segments(image_pan_seg, self.ignore_index)
-            for image_pan_seg in pan_seg
-        ])
-        weights = (pan_seg != self.ignore_index).to(masks.dtype)
-        losses = dict(
-            loss_pq=self.loss_pq(masks, classes, valid, gt_masks, gt_classes,
-                                 weights))
+        segments, gt_classes, gt_areas = self.amwc_segments(
+            node_costs, edge_costs, targets)
+        losses = dict(loss_pq=self.loss_pq(segments, gt_classes, gt_areas))
         if self.keep_pretrain_losses:
             losses.update(
                 self.pretrain_losses(sem_logits, boundary_logits, targets))
         return losses
+
+    def amwc_segments(self, node_costs: Tensor, edge_costs: Tensor,
+                      targets: Dict[str, Tensor]) -> Tuple:
+        """AMWC segments of the costs with the loss's ground truth.
+
+        Returns:
+            tuple: :class:`AMWCSegments` (statistics against the
+            ground-truth regions), ``gt_classes`` [B, R] and ``gt_areas``
+            [B, R] on the costs' device. Gradients reaching the costs are
+            masked (void / crowd) and multiplied by the number of processes.
+        """
+        regions, weights, gt_classes, gt_areas = self.pq_targets(
+            targets['pan_seg'])
+        world_size = get_world_size()
+        node_costs = weight_gradient(
+            node_costs, weights[:, None].to(node_costs) * world_size)
+        edge_costs = weight_gradient(
+            edge_costs, targets['boundary_weights'] * world_size)
+        segments = self.amwc_layer(node_costs, edge_costs, regions, weights)
+        return (segments, gt_classes.to(node_costs.device),
+                gt_areas.to(segments.areas))
+
+    def pq_targets(self, pan_seg: Tensor) -> Tuple[Tensor, ...]:
+        """Ground truth of the PQ loss from ``pan_seg`` [B, h, w].
+
+        Returns:
+            tuple[Tensor, ...]: ``regions`` [B, h, w] int64 (segment index,
+            -1 on void and crowd), ``weights`` [B, h, w] float (0 there, 1
+            elsewhere), ``gt_classes`` [B, R] int64 (-1 = padding) and
+            ``gt_areas`` [B, R] float (weighted areas).
+        """
+        pan_seg = pan_seg.cpu()
+        regions, gt_classes = panoptic_regions(pan_seg, self.ignore_index)
+        weights = (pan_seg != self.ignore_index).float()
+        gt_areas = torch.stack([
+            torch.bincount(
+                image_regions[image_regions >= 0],
+                minlength=gt_classes.shape[1]) for image_regions in regions
+        ]).float()
+        return regions, weights, gt_classes, gt_areas

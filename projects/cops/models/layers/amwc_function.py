@@ -1,40 +1,59 @@
 """Autograd function: AMWC solve forward, MWC-perturbation backward (COPS).
 
 Forward: the asymmetric multiway cut (AMWC) of every image, solved by the
-threaded ``mmcv_ops.solve_amwc_batch``, turned into panoptic masks (one per
-stuff class present, one per thing cluster).
+threaded ``mmcv_ops.solve_amwc_batch``. Its panoptic segments (one per stuff
+class present, one per thing cluster of at least ``min_instance_area``
+pixels) are returned as a segment-id map plus, per segment, its class and
+the differentiable statistics a region-based loss needs: the weighted
+overlap with each region of a given region map (the ground-truth segments),
+the weighted area and the area. Memory is O(N + M * R) for N pixels, M
+segments and R regions; no [M, N] mask is ever built.
 
-Backward (Vlastelica et al., ICLR 2020, on "extended labels"): every predicted
-mask is its own label, plus one plain label per thing class ("an instance
-not predicted") and per absent stuff class; each label's node cost is its
-class's cost. The solver minimises ``<c, y> + <w, z>`` (y: pixel-label
-indicators, z: edge-cut indicators). With ``g = dL/dy`` (the incoming mask
-gradient, 0 for plain labels) and ``y_lam = argmin`` at costs ``c + lam * g``,
-the piecewise-linear interpolation of ``L(y(c))`` has gradient
-``(y_lam - y) / lam`` w.r.t. ``c`` and ``(z_lam - z) / lam`` w.r.t. ``w``:
-raising the cost of a label where ``g > 0`` removes it there
-(``y_lam - y < 0``), so a gradient step ``c -= lr * grad`` raises that cost,
-which is the direction that lowers the loss (the sign is checked by
-``tests/test_models/test_amwc_layer_gradient.py``). Label gradients are summed
-per class, edge gradients are mapped back to per-offset grid maps.
+Backward (Vlastelica et al., ICLR 2020, on "extended labels"): every
+predicted segment is its own label, plus plain labels (below); each label's
+node cost is its class's cost. The solver minimises ``<c, y> + <w, z>`` (y:
+pixel-label indicators, z: edge-cut indicators). With ``g = dL/dy`` (the
+incoming segment gradient, 0 for plain labels) and ``y_lam = argmin`` at
+costs ``c + lam * g``, the gradient is ``(y_lam - y) / lam`` w.r.t. ``c``
+(summed per class) and ``(z_lam - z) / lam`` w.r.t. ``w``, averaged over K
+samples of ``lam``. Raising the cost of a label where ``g > 0`` removes it
+there, so a gradient step lowers the loss (the sign is checked by
+``tests/test_models/test_amwc_layer_gradient.py``).
 
-The baseline ``y`` is an MWC solve too, at costs ``c + eps * g`` with
-``eps = BASELINE_LAMBDA_FRACTION * lambda_start``: ``y_lam`` and ``y`` then
-come from the same solver, and the tiny perturbation only breaks the ties
-between labels of one class (at ``c`` itself all instances of a class cost
-the same, and an unperturbed solve would merge touching instances). Taking
-the forward AMWC solution as ``y`` instead mixes two solvers: their
-solutions differ on ~0.1 % of the edges even without a perturbation, and that
-difference, divided by the smallest sampled ``lam``, swamped the loss signal
-of the large ones (measured on the synthetic stage 2: 0.08 % of the edges
-differ at ``lam = 1`` against the AMWC baseline, none against this one).
+Incoming gradient without dense masks: the statistics are linear in the
+masks, so the gradient of segment m at pixel p is
+``g_m(p) = dL/d(area_m) + w_p * (dL/d(weighted_area_m) + dL/d(overlap_m,r(p)))``
+(r(p): the region of p), built column by column only for the labels that
+get one.
+
+Extended labels, bounded: a segment whose incoming gradient is exactly zero
+needs no label of its own: its cost row would equal its class's plain cost
+row. At most ``max_labels`` segments per image get their own label, those
+with the largest bound ``sum_p |g_m(p)|``; the others (pathological
+solutions: thousands of tiny clusters of an early or diverging model, whose
+foreground probability and hence gradient is ~0) are pooled into the plain
+label of their class, i.e. their gradient is dropped. That is logged once
+per process. A class gets a plain label (cost = class cost, no perturbation)
+when it has no own label, when some of its segments are pooled, and, with
+``plain_thing_labels``, for every thing class. The solve of one image thus
+holds ``(K + 1) x N x (max_labels + C)`` float64 costs at most, whatever the
+number of clusters.
+
+Baseline ``y``: ``'amwc'`` (the original's) takes the forward AMWC solution
+(classes and cut edges). ``'mwc'`` solves the same MWC at ``c + eps * g``
+with ``eps = BASELINE_LAMBDA_FRACTION * lambda_start``: ``y_lam`` and ``y``
+then come from one solver and the tiny perturbation only breaks ties between
+labels of one class; the two solvers differ on ~0.1 % of the edges even
+unperturbed, and that difference divided by the smallest sampled ``lam``
+swamped the loss signal on the synthetic stage 2 (docs/faithfulness.md).
 Perturbed costs are solved in float64 so that ``eps * g`` is not rounded
 away. Images whose incoming gradient is zero get a zero gradient without a
 solve.
 """
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
@@ -42,9 +61,12 @@ from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
                       grid_maps_to_edge_values, solve_amwc_batch,
                       solve_mwc_batch)
 
-# Strength of the baseline solve's perturbation relative to lambda_start:
-# breaks ties between same-class labels, moves nothing else.
+# Strength of the 'mwc' baseline solve's perturbation relative to
+# lambda_start: breaks ties between same-class labels, moves nothing else.
 BASELINE_LAMBDA_FRACTION = 1e-6
+BASELINES = ('amwc', 'mwc')
+
+_pooling_logged = False
 
 
 class AMWCSettings(NamedTuple):
@@ -52,36 +74,52 @@ class AMWCSettings(NamedTuple):
 
     Attributes:
         offsets (tuple[int]): pixel offsets of the edge maps (D entries).
-        min_instance_area (int): thing clusters with fewer pixels get no mask.
-        lambda_range (tuple[float, float]): ``lam ~ U[start, end]`` per sample.
+        min_instance_area (int): thing clusters with fewer pixels get no
+            segment.
+        lambda_range (tuple[float, float]): ``lam ~ U[start, end]`` per
+            sample.
         num_samples (int): perturbation samples K averaged per image.
         num_threads (int, optional): solver threads (None: solver default).
+        baseline (str): ``'amwc'`` or ``'mwc'``, see the module docstring.
+        plain_thing_labels (bool): a plain label for every thing class.
+        max_labels (int): most segments per image with their own label.
     """
     offsets: Tuple[int, ...]
     min_instance_area: int
     lambda_range: Tuple[float, float]
     num_samples: int
     num_threads: Optional[int]
+    baseline: str = 'amwc'
+    plain_thing_labels: bool = False
+    max_labels: int = 128
 
 
-class ExtendedProblem(NamedTuple):
-    """The MWC of one image over extended labels.
+class AMWCSegments(NamedTuple):
+    """Panoptic segments of a batch of AMWC solutions.
 
     Attributes:
-        costs (Tensor): [N, L] float64 node costs of the L extended labels.
-        direction (Tensor): [N, L] float64 perturbation direction (the
-            incoming mask gradient; 0 for plain labels).
-        label_classes (Tensor): [L] int64 class of each extended label.
+        overlaps (Tensor): [B, M, R] weighted overlap of each segment with
+            each region (differentiable).
+        weighted_areas (Tensor): [B, M] sum of the pixel weights of each
+            segment (differentiable).
+        areas (Tensor): [B, M] pixel count of each segment (differentiable).
+        segment_ids (Tensor): [B, H, W] int64 segment of each pixel, -1 for
+            pixels of dropped clusters.
+        classes (Tensor): [B, M] int64 class of each segment, -1 = padding.
+        valid (Tensor): [B, M] bool, False for padding.
     """
-    costs: Tensor
-    direction: Tensor
-    label_classes: Tensor
+    overlaps: Tensor
+    weighted_areas: Tensor
+    areas: Tensor
+    segment_ids: Tensor
+    classes: Tensor
+    valid: Tensor
 
 
-def panoptic_masks_from_solution(
+def segments_from_solution(
         labels: Tensor, clusters: Tensor, partitionable: Tensor,
         min_instance_area: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Panoptic masks of AMWC solutions.
+    """Panoptic segments of AMWC solutions.
 
     Args:
         labels (Tensor): [B, N] int64 class of every pixel.
@@ -90,10 +128,10 @@ def panoptic_masks_from_solution(
         min_instance_area (int): thing clusters below this size are dropped.
 
     Returns:
-        tuple[Tensor, Tensor, Tensor]: ``masks`` [B, M, N] (0/1, float32;
-        pixels of dropped clusters in none), ``classes`` [B, M] int64 (-1 for
-        padding) and ``valid`` [B, M] bool. Per image, stuff masks come first
-        in class order, then the thing clusters.
+        tuple[Tensor, Tensor, Tensor]: ``segment_ids`` [B, N] int64 (-1 for
+        pixels of dropped clusters), ``classes`` [B, M] int64 (-1 for
+        padding) and ``valid`` [B, M] bool. Per image, stuff segments come
+        first in class order, then the thing clusters.
     """
     num_classes = len(partitionable)
     segment_ids, segment_classes = [], []
@@ -111,51 +149,68 @@ def panoptic_masks_from_solution(
         segment_classes.append(
             torch.where(kept_keys < num_classes, kept_keys,
                         (kept_keys - num_classes) % num_classes))
-    num_masks = max(len(c) for c in segment_classes)
-    batch, num_pixels = labels.shape
-    classes = labels.new_full((batch, num_masks), -1)
-    valid = torch.zeros((batch, num_masks), dtype=torch.bool)
+    num_segments = max(len(c) for c in segment_classes)
+    classes = labels.new_full((len(labels), num_segments), -1)
+    valid = torch.zeros((len(labels), num_segments), dtype=torch.bool)
     for i, img_classes in enumerate(segment_classes):
         classes[i, :len(img_classes)] = img_classes
         valid[i, :len(img_classes)] = True
-    segment_ids = torch.stack(segment_ids)
-    masks = torch.zeros((batch, num_masks + 1, num_pixels))
-    masks.scatter_(1, (segment_ids + 1)[:, None], 1.)
-    return masks[:, 1:], classes, valid
+    return torch.stack(segment_ids), classes, valid
 
 
-def extended_labels(mask_classes: Tensor, partitionable: Tensor) -> Tensor:
-    """Class of every extended label of one image.
+def segment_statistics(segment_ids: Tensor, regions: Tensor, weights: Tensor,
+                       num_segments: int,
+                       num_regions: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Overlaps and areas of segments by ``bincount`` on ids.
 
     Args:
-        mask_classes (Tensor): [M] int64 classes of the valid masks.
-        partitionable (Tensor): [C] bool, True for thing classes.
+        segment_ids (Tensor): [B, N] int64, -1 = no segment.
+        regions (Tensor): [B, N] int64, -1 = no region.
+        weights (Tensor): [B, N] float pixel weights.
+        num_segments (int): M.
+        num_regions (int): R.
 
     Returns:
-        Tensor: [M + P] int64: the masks' classes, then P plain labels: every
-        thing class and every stuff class without a mask, in class order.
+        tuple[Tensor, Tensor, Tensor]: ``overlaps`` [B, M, R],
+        ``weighted_areas`` [B, M] and ``areas`` [B, M], float64.
     """
-    has_mask = torch.zeros_like(partitionable)
-    has_mask[mask_classes] = True
-    plain = torch.nonzero(partitionable | ~has_mask).flatten()
-    return torch.cat([mask_classes, plain])
+    overlaps, weighted_areas, areas = [], [], []
+    for ids, img_regions, img_weights in zip(segment_ids, regions, weights):
+        img_weights = img_weights.double()
+        inside = ids >= 0
+        ids, img_regions = ids[inside], img_regions[inside]
+        img_weights = img_weights[inside]
+        areas.append(
+            torch.bincount(ids, minlength=num_segments).double())
+        weighted_areas.append(
+            torch.bincount(ids, img_weights, minlength=num_segments))
+        in_region = img_regions >= 0
+        pairs = ids[in_region] * num_regions + img_regions[in_region]
+        overlaps.append(
+            torch.bincount(
+                pairs,
+                img_weights[in_region],
+                minlength=num_segments * num_regions).view(
+                    num_segments, num_regions))
+    return torch.stack(overlaps), torch.stack(weighted_areas), torch.stack(
+        areas)
 
 
 class AMWCFunction(torch.autograd.Function):
-    """Panoptic masks of the AMWC; see the module docstring for the backward.
+    """Panoptic segments of the AMWC; see the module docstring.
 
     Inputs: ``node_costs`` [B, C, H, W] float, ``edge_maps`` [B, D, 2, H, W]
     float (``mmcv_ops`` grid convention; edge cost > 0 prefers joining),
+    ``regions`` [B, H, W] int64 (-1 = none), ``weights`` [B, H, W] float,
     ``partitionable`` [C] bool, ``settings`` :class:`AMWCSettings`.
-    Outputs: ``masks`` [B, M, H, W] (0/1, dtype of node_costs,
-    differentiable), ``classes`` [B, M] int64 (-1 = padding), ``valid``
-    [B, M] bool.
+    Outputs: the fields of :class:`AMWCSegments`, in order; the first three
+    are differentiable (dtype of ``node_costs``).
     """
 
     @staticmethod
-    def forward(ctx, node_costs: Tensor, edge_maps: Tensor,
-                partitionable: Tensor,
-                settings: AMWCSettings) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(ctx, node_costs: Tensor, edge_maps: Tensor, regions: Tensor,
+                weights: Tensor, partitionable: Tensor,
+                settings: AMWCSettings) -> Tuple[Tensor, ...]:
         batch, num_classes, height, width = node_costs.shape
         edges = grid_graph(height, width, settings.offsets)
         pixel_costs = node_costs.detach().cpu().flatten(2).transpose(1, 2)
@@ -170,120 +225,192 @@ class AMWCFunction(torch.autograd.Function):
             num_threads=settings.num_threads)
         labels = torch.stack([r.labels for r in results])
         clusters = torch.stack([r.clusters for r in results])
-        masks, classes, valid = panoptic_masks_from_solution(
+        cut = torch.stack([r.cut for r in results])
+        segment_ids, classes, valid = segments_from_solution(
             labels, clusters, partitionable, settings.min_instance_area)
+        regions = regions.detach().cpu().flatten(1)
+        weights = weights.detach().cpu().flatten(1)
+        num_regions = int(regions.max()) + 1 if regions.numel() else 0
+        overlaps, weighted_areas, areas = segment_statistics(
+            segment_ids, regions, weights, classes.shape[1], num_regions)
         ctx.settings = settings
         ctx.image_size = (height, width)
         ctx.save_for_backward(pixel_costs, edge_costs, edges, classes, valid,
-                              partitionable)
-        masks = masks.reshape(batch, -1, height, width)
+                              partitionable, regions, weights, labels, cut)
         device = node_costs.device
-        classes, valid = classes.to(device), valid.to(device)
-        ctx.mark_non_differentiable(classes, valid)
-        return masks.to(node_costs), classes, valid
+        outputs = [
+            t.to(device=device, dtype=node_costs.dtype)
+            for t in (overlaps, weighted_areas, areas)
+        ] + [
+            t.to(device)
+            for t in (segment_ids.view(batch, height, width), classes, valid)
+        ]
+        ctx.mark_non_differentiable(*outputs[3:])
+        return tuple(outputs)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_masks: Tensor, grad_classes: Optional[Tensor],
-                 grad_valid: Optional[Tensor]) -> Tuple:
-        (pixel_costs, edge_costs, edges, classes, valid,
-         partitionable) = ctx.saved_tensors
+    def backward(ctx, grad_overlaps: Tensor, grad_weighted_areas: Tensor,
+                 grad_areas: Tensor, *grad_non_differentiable) -> Tuple:
+        (pixel_costs, edge_costs, edges, classes, valid, partitionable,
+         regions, weights, labels, cut) = ctx.saved_tensors
         settings = ctx.settings
         height, width = ctx.image_size
-        grad_pixels = grad_masks.detach().cpu().flatten(2).transpose(1, 2)
+        batch, num_pixels, num_classes = pixel_costs.shape
+        grads = [
+            grad.detach().cpu().double()
+            for grad in (grad_overlaps, grad_weighted_areas, grad_areas)
+        ]
         grad_nodes = torch.zeros_like(pixel_costs)
         grad_edges = torch.zeros_like(edge_costs)
-        active = [i for i in range(len(grad_pixels)) if grad_pixels[i].any()]
-        problems = [
-            _extended_problem(pixel_costs[i], grad_pixels[i],
-                              classes[i][valid[i]], partitionable)
-            for i in active
+        active = [
+            i for i in range(batch)
+            if any(grad[i][valid[i]].any() for grad in grads)
         ]
-        num_samples = settings.num_samples
         lambdas = torch.empty(
-            len(active), num_samples,
+            len(active), settings.num_samples,
             dtype=torch.float64).uniform_(*settings.lambda_range)
-        baseline_lambda = BASELINE_LAMBDA_FRACTION * settings.lambda_range[0]
-        # per image: the baseline solve, then the K perturbed samples
-        strengths = torch.cat(
-            [lambdas.new_full((len(active), 1), baseline_lambda), lambdas], 1)
-        results = solve_mwc_batch(
-            [
-                problem.costs + lam * problem.direction
-                for problem, img_strengths in zip(problems, strengths)
-                for lam in img_strengths
-            ],
-            edges, [
-                edge_costs[i] for i in active
-                for _ in range(num_samples + 1)
-            ],
-            num_threads=settings.num_threads)
-        for k, (i, problem) in enumerate(zip(active, problems)):
-            solutions = [
-                r.labels for r in results[k * (num_samples + 1):(k + 1) *
-                                          (num_samples + 1)]
-            ]
+        for k, i in enumerate(active):
+            label_classes, direction = _extended_problem(
+                [grad[i][valid[i]] for grad in grads], classes[i][valid[i]],
+                regions[i], weights[i].double(), partitionable, settings)
+            costs = pixel_costs[i][:, label_classes].double()
+            if settings.baseline == 'mwc':
+                baseline_lambda = (
+                    BASELINE_LAMBDA_FRACTION * settings.lambda_range[0])
+                strengths = [baseline_lambda] + lambdas[k].tolist()
+            else:
+                strengths = lambdas[k].tolist()
+            solutions = _solve_perturbed(costs, direction, strengths, edges,
+                                         edge_costs[i], settings.num_threads)
+            sample_classes = torch.stack(
+                [label_classes[labels_] for labels_, _ in solutions])
+            sample_cuts = torch.stack([cut_ for _, cut_ in solutions])
+            if settings.baseline == 'mwc':
+                baseline = sample_classes[0], sample_cuts[0]
+                sample_classes, sample_cuts = sample_classes[1:], sample_cuts[
+                    1:]
+            else:
+                baseline = labels[i], cut[i]
             grad_nodes[i], grad_edges[i] = _finite_differences(
-                problem.label_classes, solutions[0], solutions[1:],
-                lambdas[k], edges, pixel_costs.shape[-1])
+                baseline, sample_classes, sample_cuts, lambdas[k],
+                num_classes)
         grad_node_costs = grad_nodes.transpose(1, 2).reshape(
-            -1, pixel_costs.shape[-1], height, width)
+            batch, num_classes, height, width)
         grad_edge_maps = edge_values_to_grid_maps(grad_edges, height, width,
                                                   settings.offsets)
-        return (grad_node_costs.to(grad_masks), grad_edge_maps.to(grad_masks),
-                None, None)
+        dtype = grad_overlaps.dtype
+        device = grad_overlaps.device
+        return (grad_node_costs.to(device, dtype),
+                grad_edge_maps.to(device, dtype), None, None, None, None)
 
 
-def _extended_problem(pixel_costs: Tensor, grad_pixels: Tensor,
-                      mask_classes: Tensor,
-                      partitionable: Tensor) -> ExtendedProblem:
-    """The MWC of one image over extended labels.
+def _solve_perturbed(costs: Tensor, direction: Tensor,
+                     strengths: Sequence[float], edges: Tensor,
+                     edge_costs: Tensor,
+                     num_threads: Optional[int]) -> List[Tuple[Tensor, Tensor]]:
+    """MWC solutions ``(labels, cut)`` at ``costs + s * direction`` for
+    every strength ``s`` of one image: the backward's only solver call."""
+    results = solve_mwc_batch(
+        [costs + strength * direction for strength in strengths],
+        edges, [edge_costs] * len(strengths),
+        num_threads=num_threads)
+    return [(r.labels, r.cut) for r in results]
+
+
+def _extended_problem(grads: Sequence[Tensor], segment_classes: Tensor,
+                      regions: Tensor, weights: Tensor, partitionable: Tensor,
+                      settings: AMWCSettings) -> Tuple[Tensor, Tensor]:
+    """Extended labels of one image and their perturbation direction.
 
     Args:
-        pixel_costs (Tensor): [N, C] node costs.
-        grad_pixels (Tensor): [N, M'] incoming mask gradients (M' >= M).
-        mask_classes (Tensor): [M] classes of the valid masks.
+        grads (Sequence[Tensor]): gradients of the M valid segments'
+            ``overlaps`` [M, R], ``weighted_areas`` [M] and ``areas`` [M].
+        segment_classes (Tensor): [M] classes of the segments.
+        regions (Tensor): [N] int64 region of each pixel, -1 = none.
+        weights (Tensor): [N] float64 pixel weights.
         partitionable (Tensor): [C] bool.
+        settings (AMWCSettings): ``max_labels``, ``plain_thing_labels``.
 
     Returns:
-        ExtendedProblem: costs and perturbation direction.
+        tuple[Tensor, Tensor]: ``label_classes`` [L] int64 (own labels in
+        segment order, then plain labels in class order) and ``direction``
+        [N, L] float64 (``g_m`` on own labels, 0 on plain ones).
     """
-    num_masks = len(mask_classes)
-    label_classes = extended_labels(mask_classes, partitionable)
-    direction = torch.zeros(
-        len(pixel_costs), len(label_classes), dtype=torch.float64)
-    direction[:, :num_masks] = grad_pixels[:, :num_masks]
-    return ExtendedProblem(pixel_costs[:, label_classes].double(), direction,
-                           label_classes)
+    grad_overlaps, grad_weighted_areas, grad_areas = grads
+    num_regions = grad_overlaps.shape[1]
+    # g_m(p) = grad_areas[m] + w_p * per_region[m, r(p)], last column: none
+    per_region = torch.cat([grad_overlaps, grad_overlaps.new_zeros(
+        len(grad_overlaps), 1)], 1) + grad_weighted_areas[:, None]
+    region_index = torch.where(regions >= 0, regions, num_regions)
+    region_weights = torch.bincount(
+        region_index, weights, minlength=num_regions + 1)
+    bound = grad_areas.abs() * len(regions) + (
+        per_region.abs() * region_weights).sum(1)
+    nonzero = torch.nonzero(bound > 0).flatten()
+    own = nonzero[torch.sort(
+        bound[nonzero], descending=True, stable=True)[1][:settings.max_labels]]
+    own = torch.sort(own)[0]
+    if len(nonzero) > len(own):
+        _log_pooling_once(len(nonzero), settings.max_labels)
+    own_classes = segment_classes[own]
+    has_own = torch.zeros_like(partitionable)
+    has_own[own_classes] = True
+    has_pooled = torch.zeros_like(partitionable)
+    not_own = torch.ones(len(segment_classes), dtype=torch.bool)
+    not_own[own] = False
+    has_pooled[segment_classes[not_own]] = True
+    plain = ~has_own | has_pooled
+    if settings.plain_thing_labels:
+        plain |= partitionable
+    label_classes = torch.cat([own_classes, torch.nonzero(plain).flatten()])
+    direction = torch.zeros(len(regions), len(label_classes),
+                            dtype=torch.float64)
+    direction[:, :len(own)] = grad_areas[own] + weights[:, None] * (
+        per_region[own][:, region_index].t())
+    return label_classes, direction
 
 
-def _finite_differences(label_classes: Tensor, baseline_labels: Tensor,
-                        sample_labels: Sequence[Tensor], lambdas: Tensor,
-                        edges: Tensor,
+def _log_pooling_once(num_labels: int, max_labels: int) -> None:
+    global _pooling_logged
+    if not _pooling_logged:
+        _pooling_logged = True
+        print_log(
+            f'AMWC backward: an image has {num_labels} segments with a '
+            f'non-zero gradient; the {max_labels} with the largest get '
+            'their own label, the others are pooled into their class\'s '
+            'plain label and get no gradient (amwc_layer.max_labels; logged '
+            'once per run).',
+            logger='current',
+            level=30)
+
+
+def _finite_differences(baseline: Tuple[Tensor, Tensor],
+                        sample_classes: Tensor, sample_cuts: Tensor,
+                        lambdas: Tensor,
                         num_classes: int) -> Tuple[Tensor, Tensor]:
     """Mean over samples of ``(y_lam - y) / lam`` for classes and cuts.
 
     Args:
-        label_classes (Tensor): [L] class of each extended label.
-        baseline_labels (Tensor): [N] extended label per pixel of ``y``.
-        sample_labels (Sequence[Tensor]): K x [N] labels of the ``y_lam``.
+        baseline (tuple[Tensor, Tensor]): class [N] and cut flag [E] of every
+            pixel / edge of ``y``.
+        sample_classes (Tensor): [K, N] classes of the ``y_lam``.
+        sample_cuts (Tensor): [K, E] cut flags of the ``y_lam``.
         lambdas (Tensor): [K] perturbation strengths.
-        edges (Tensor): [E, 2] graph edges.
         num_classes (int): number of classes C.
 
     Returns:
         tuple[Tensor, Tensor]: [N, C] node-cost and [E] edge-cost gradients.
     """
-    labels = torch.stack([baseline_labels, *sample_labels])
+    classes = torch.cat([baseline[0][None], sample_classes])
+    cuts = torch.cat([baseline[1][None], sample_cuts]).double()
     weights = torch.cat([-(1 / lambdas).sum()[None], 1 / lambdas])[:, None]
-    num_pixels = labels.shape[1]
+    num_pixels = classes.shape[1]
     pixels = torch.arange(num_pixels)
     grad_nodes = torch.zeros(num_pixels * num_classes, dtype=torch.float64)
-    grad_nodes.index_add_(
-        0, (pixels * num_classes + label_classes[labels]).flatten(),
-        weights.expand(-1, num_pixels).flatten())
-    cut = (labels[:, edges[:, 0]] != labels[:, edges[:, 1]]).double()
-    grad_edges = (weights * cut).sum(0)
+    grad_nodes.index_add_(0, (pixels * num_classes + classes).flatten(),
+                          weights.expand(-1, num_pixels).flatten())
+    grad_edges = (weights * cuts).sum(0)
     num_samples = len(lambdas)
     return (grad_nodes.view(num_pixels, num_classes) / num_samples,
             grad_edges / num_samples)

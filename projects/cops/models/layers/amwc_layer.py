@@ -1,12 +1,12 @@
 """The AMWC layer: panoptic masks from costs, differentiable through the
 solver."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from .amwc_function import AMWCFunction, AMWCSettings
+from .amwc_function import BASELINES, AMWCFunction, AMWCSegments, AMWCSettings
 
 
 @MODELS.register_module()
@@ -14,10 +14,15 @@ class AMWCLayer(nn.Module):
     """Asymmetric multiway cut of node and edge costs as a network layer.
 
     Forward solves the AMWC of every image (one threaded solver call) and
-    returns its panoptic masks; backward turns ``dL/d(masks)`` into gradients
-    of the node and edge costs by perturbed multiway-cut solves (see
-    :mod:`.amwc_function`). Classes ``0..num_things_classes - 1`` are things
-    (partitionable into instances), the others stuff.
+    returns its panoptic segments as :class:`AMWCSegments`: a segment-id map,
+    classes and, differentiably, each segment's weighted overlap with the
+    regions of a given region map (e.g. the ground-truth segments) and its
+    areas. Backward turns the gradients of those into gradients of the node
+    and edge costs by perturbed multiway-cut solves; memory does not grow
+    with the number of segments times pixels (see :mod:`.amwc_function` for
+    the design and for what happens with thousands of tiny clusters).
+    Classes ``0..num_things_classes - 1`` are things (partitionable into
+    instances), the others stuff.
 
     Args:
         num_things_classes (int): number of thing classes.
@@ -29,6 +34,16 @@ class AMWCLayer(nn.Module):
             strength, drawn uniformly per backward sample.
         num_samples (int): backward samples K averaged per image.
         num_threads (int, optional): solver threads; None = solver default.
+        baseline (str): the unperturbed solution of the finite differences:
+            ``'amwc'`` the forward AMWC solution (the original's), ``'mwc'``
+            a multiway-cut solve at nearly unperturbed costs (same solver as
+            the samples; see :mod:`.amwc_function`).
+        plain_thing_labels (bool): give every thing class a plain label
+            ("an instance not predicted") in the backward; the original has
+            plain labels only for classes without a predicted segment.
+        max_labels (int): most segments per image with their own backward
+            label; segments beyond it (smallest gradient first) are pooled
+            into their class's plain label and get no gradient (logged).
     """
 
     def __init__(self,
@@ -38,7 +53,10 @@ class AMWCLayer(nn.Module):
                  min_instance_area: int = 0,
                  lambda_range: Sequence[float] = (1., 5000.),
                  num_samples: int = 5,
-                 num_threads: Optional[int] = None) -> None:
+                 num_threads: Optional[int] = None,
+                 baseline: str = 'amwc',
+                 plain_thing_labels: bool = False,
+                 max_labels: int = 128) -> None:
         super().__init__()
         num_classes = num_things_classes + num_stuff_classes
         if num_things_classes < 0 or num_stuff_classes < 0 or num_classes == 0:
@@ -54,6 +72,11 @@ class AMWCLayer(nn.Module):
                              f'0 < start <= end, got {lambda_range}')
         if num_samples < 1:
             raise ValueError(f'num_samples must be >= 1, got {num_samples}')
+        if baseline not in BASELINES:
+            raise ValueError(f'baseline must be one of {BASELINES}, got '
+                             f'{baseline!r}')
+        if max_labels < 1:
+            raise ValueError(f'max_labels must be >= 1, got {max_labels}')
         self.num_classes = num_classes
         self.register_buffer(
             'partitionable',
@@ -64,10 +87,16 @@ class AMWCLayer(nn.Module):
             min_instance_area=int(min_instance_area),
             lambda_range=(float(lambda_range[0]), float(lambda_range[1])),
             num_samples=int(num_samples),
-            num_threads=num_threads)
+            num_threads=num_threads,
+            baseline=baseline,
+            plain_thing_labels=bool(plain_thing_labels),
+            max_labels=int(max_labels))
 
-    def forward(self, node_costs: Tensor,
-                edge_costs: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(self,
+                node_costs: Tensor,
+                edge_costs: Tensor,
+                regions: Optional[Tensor] = None,
+                weights: Optional[Tensor] = None) -> AMWCSegments:
         """Solve the AMWC of a batch.
 
         Args:
@@ -77,11 +106,13 @@ class AMWCLayer(nn.Module):
                 edge (``mmcv_ops`` grid convention: channel 0 vertical, 1
                 horizontal, value on the top / left pixel; > 0 prefers
                 joining).
+            regions (Tensor, optional): [B, H, W] int64 region of each pixel
+                (``0..R - 1``, -1 = none); None: no regions (R = 0).
+            weights (Tensor, optional): [B, H, W] pixel weights of the
+                weighted overlaps and areas; None: all ones.
 
         Returns:
-            tuple[Tensor, Tensor, Tensor]: ``masks`` [B, M, H, W] 0/1 float,
-            differentiable (stuff masks in class order, then instances);
-            ``classes`` [B, M] int64 (-1 for padding); ``valid`` [B, M] bool.
+            AMWCSegments: stuff segments in class order, then instances.
         """
         num_offsets = len(self.settings.offsets)
         if node_costs.dim() != 4 or node_costs.shape[1] != self.num_classes:
@@ -92,5 +123,19 @@ class AMWCLayer(nn.Module):
         if tuple(edge_costs.shape) != expected:
             raise ValueError(f'edge_costs must be {expected} '
                              f'[B, D, 2, H, W], got {tuple(edge_costs.shape)}')
-        return AMWCFunction.apply(node_costs, edge_costs, self.partitionable,
-                                  self.settings)
+        image_shape = node_costs.shape[:1] + node_costs.shape[2:]
+        if regions is None:
+            regions = torch.full(image_shape, -1, dtype=torch.long)
+        if weights is None:
+            weights = torch.ones(image_shape)
+        for name, value in (('regions', regions), ('weights', weights)):
+            if value.shape != image_shape:
+                raise ValueError(f'{name} must be [B, H, W] = '
+                                 f'{tuple(image_shape)}, got '
+                                 f'{tuple(value.shape)}')
+        if regions.dtype != torch.long or (regions < -1).any():
+            raise ValueError('regions must be int64 region ids >= -1, got '
+                             f'{regions.dtype}')
+        return AMWCSegments(*AMWCFunction.apply(
+            node_costs, edge_costs, regions, weights, self.partitionable,
+            self.settings))

@@ -1,9 +1,10 @@
-"""Match predicted panoptic segments to ground-truth segments of one image.
+"""Ground-truth regions of panoptic maps and the matching of predicted
+segments to them, on overlap statistics (no per-segment masks).
 
-Framework-free (torch + scipy): the PQ surrogate loss uses it to pair every
-predicted mask of the AMWC layer with at most one ground-truth segment.
+Framework-free (torch + scipy): the PQ surrogate loss pairs every predicted
+segment of the AMWC layer with at most one ground-truth segment.
 """
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
@@ -11,107 +12,90 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 
-def panoptic_segments(pan_seg: Tensor,
-                      ignore_index: int) -> Tuple[Tensor, Tensor]:
-    """Ground-truth segment masks of a panoptic id map.
+def panoptic_regions(pan_seg: Tensor,
+                     ignore_index: int) -> Tuple[Tensor, Tensor]:
+    """Region map and region classes of a batch of panoptic id maps.
 
     Args:
-        pan_seg (Tensor): [H, W] int64 ids ``class + k * INSTANCE_OFFSET``
+        pan_seg (Tensor): [B, H, W] int64 ids ``class + k * INSTANCE_OFFSET``
             (mmdet's convention), ``ignore_index`` for void pixels.
         ignore_index (int): void id.
 
     Returns:
-        tuple[Tensor, Tensor]: ``masks`` [G, H, W] bool, one per segment
-        id, and their ``classes`` [G] int64.
+        tuple[Tensor, Tensor]: ``regions`` [B, H, W] int64, the index of
+        each pixel's segment in its image (-1 for void), and ``classes``
+        [B, R] int64 class of each region (-1 for padding).
     """
-    if pan_seg.dim() != 2:
-        raise ValueError(f'pan_seg must be [H, W], got {tuple(pan_seg.shape)}')
-    ids = torch.unique(pan_seg)
-    ids = ids[ids != ignore_index]
-    masks = pan_seg[None] == ids[:, None, None]
-    return masks, ids % INSTANCE_OFFSET
+    if pan_seg.dim() != 3:
+        raise ValueError(
+            f'pan_seg must be [B, H, W], got {tuple(pan_seg.shape)}')
+    regions, classes = [], []
+    for image in pan_seg:
+        ids, inverse = torch.unique(image, return_inverse=True)
+        is_void = ids == ignore_index
+        new_index = torch.cumsum(~is_void, 0) - 1
+        regions.append(torch.where(is_void[inverse], -1, new_index[inverse]))
+        classes.append(ids[~is_void] % INSTANCE_OFFSET)
+    padded = pan_seg.new_full((len(pan_seg), max(len(c) for c in classes)),
+                              -1)
+    for i, image_classes in enumerate(classes):
+        padded[i, :len(image_classes)] = image_classes
+    return torch.stack(regions), padded
 
 
-def mask_iou_matrix(pred_masks: Tensor,
-                    gt_masks: Tensor,
-                    weights: Optional[Tensor] = None) -> Tensor:
-    """Weighted IoU of every predicted mask with every ground-truth mask.
+def soft_iou(overlaps: Tensor, pred_areas: Tensor, gt_areas: Tensor,
+             eps: float) -> Tensor:
+    """(intersection + eps) / (union + eps) from weighted statistics.
 
     Args:
-        pred_masks (Tensor): [M, H, W] masks with values in [0, 1].
-        gt_masks (Tensor): [G, H, W] masks with values in [0, 1].
-        weights (Tensor, optional): [H, W] pixel weights (0 = ignored pixel).
+        overlaps (Tensor): [...] weighted intersections.
+        pred_areas (Tensor): [...] weighted areas of the predictions.
+        gt_areas (Tensor): [...] weighted areas of the ground truths.
+        eps (float): smoothing term.
 
     Returns:
-        Tensor: [M, G] float IoUs, computed with one matrix product of the
-        flattened masks; a pair whose union is empty has IoU 0.
+        Tensor: soft IoUs, shape of the (broadcast) inputs.
     """
-    pred = pred_masks.flatten(1).float()
-    gt = gt_masks.flatten(1).float()
-    pixel_weights = (
-        pred.new_ones(1, pred.shape[1])
-        if weights is None else weights.flatten().float()[None])
-    weighted_pred = pred * pixel_weights
-    intersection = weighted_pred @ gt.t()
-    union = (
-        weighted_pred.sum(1)[:, None] + (gt * pixel_weights).sum(1)[None, :] -
-        intersection)
-    return torch.where(union > 0, intersection / union.clamp(min=1e-12),
-                       torch.zeros_like(union))
+    return (overlaps + eps) / (pred_areas + gt_areas - overlaps + eps)
 
 
 def match_panoptic_segments(
-        pred_masks: Tensor,
-        pred_classes: Tensor,
-        gt_masks: Tensor,
-        gt_classes: Tensor,
-        num_things_classes: int,
-        weights: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        ious: Tensor, pred_classes: Tensor,
+        gt_classes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """Pair predicted and ground-truth segments of one image, class by class.
 
-    Stuff segments (class >= ``num_things_classes``) are paired by class.
-    Thing segments of one class are paired by Hungarian matching that
-    maximises the summed IoU; assigned pairs without any overlap are split
-    again. Every unpaired prediction is paired with an empty ground truth and
-    every unpaired ground truth with an empty prediction (index -1).
+    Per class, Hungarian matching maximises the summed IoU (stuff classes
+    have one segment on each side, so they pair by class); every assigned
+    pair is kept, overlapping or not, as in the original COPS. Every
+    unpaired prediction is paired with an empty ground truth and every
+    unpaired ground truth with an empty prediction (index -1).
 
     Args:
-        pred_masks (Tensor): [M, H, W] predicted masks (bool or 0/1 float).
+        ious (Tensor): [M, G] IoU (or any similarity) of every pair.
         pred_classes (Tensor): [M] int64 class ids of the predictions.
-        gt_masks (Tensor): [G, H, W] ground-truth masks, same size.
         gt_classes (Tensor): [G] int64 class ids of the ground truths.
-        num_things_classes (int): thing classes are ``0..num_things - 1``.
-        weights (Tensor, optional): [H, W] pixel weights (0 = ignored).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: ``pred_indices`` [P], ``gt_indices``
         [P] (int64, -1 = empty partner) and ``classes`` [P] of the P pairs,
         sorted by class.
     """
-    _check_masks('pred', pred_masks, pred_classes)
-    _check_masks('gt', gt_masks, gt_classes)
-    if pred_masks.shape[1:] != gt_masks.shape[1:]:
-        raise ValueError(f'pred_masks {tuple(pred_masks.shape)} and gt_masks '
-                         f'{tuple(gt_masks.shape)} differ in size')
-    if weights is not None and weights.shape != gt_masks.shape[1:]:
-        raise ValueError(
-            f'weights must be [H, W] = {tuple(gt_masks.shape[1:])}'
-            f', got {tuple(weights.shape)}')
-    with torch.no_grad():
-        ious = mask_iou_matrix(pred_masks, gt_masks, weights).cpu()
+    if pred_classes.dim() != 1 or gt_classes.dim() != 1 or ious.shape != (
+            len(pred_classes), len(gt_classes)):
+        raise ValueError(f'ious must be [M, G] = [{len(pred_classes)}, '
+                         f'{len(gt_classes)}] for pred_classes [M] and '
+                         f'gt_classes [G], got {tuple(ious.shape)}')
+    ious = ious.detach().cpu()
     pred_classes = pred_classes.cpu()
     gt_classes = gt_classes.cpu()
     pred_indices, gt_indices, classes = [], [], []
     for cls in torch.unique(torch.cat([pred_classes, gt_classes])).tolist():
         preds = torch.nonzero(pred_classes == cls).flatten()
         gts = torch.nonzero(gt_classes == cls).flatten()
-        class_ious = ious[preds][:, gts]
-        rows, cols = linear_sum_assignment(class_ious.numpy(), maximize=True)
+        rows, cols = linear_sum_assignment(
+            ious[preds][:, gts].numpy(), maximize=True)
         rows = torch.as_tensor(rows, dtype=torch.long)
         cols = torch.as_tensor(cols, dtype=torch.long)
-        if cls < num_things_classes:
-            overlapping = class_ious[rows, cols] > 0
-            rows, cols = rows[overlapping], cols[overlapping]
         pred_paired = torch.zeros(len(preds), dtype=torch.bool)
         gt_paired = torch.zeros(len(gts), dtype=torch.bool)
         pred_paired[rows] = True
@@ -132,12 +116,3 @@ def match_panoptic_segments(
         empty = torch.zeros(0, dtype=torch.long)
         return empty, empty.clone(), empty.clone()
     return torch.cat(pred_indices), torch.cat(gt_indices), torch.cat(classes)
-
-
-def _check_masks(name: str, masks: Tensor, classes: Tensor) -> None:
-    if masks.dim() != 3:
-        raise ValueError(f'{name}_masks must be [N, H, W], got '
-                         f'{tuple(masks.shape)}')
-    if classes.dim() != 1 or len(classes) != len(masks):
-        raise ValueError(f'{name}_classes must be [{len(masks)}], got '
-                         f'{tuple(classes.shape)}')
