@@ -304,6 +304,18 @@ def test_unexpected_files_name_the_file(tmp_path):
         load(str(mixed))
 
 
+def test_plain_pickle_of_tensors(tmp_path):
+    """A ``.pkl`` holding torch tensors (pickled plainly) instead of numpy
+    arrays reads the same; their data stays under ``weights_only``."""
+    reference = D2DeepLabResNet50(stem_channels=16, base=8)
+    src = str(tmp_path / 'R-52.pkl')
+    with open(src, 'wb') as f:
+        pickle.dump(dict(model=reference.state_dict()), f)
+    state = converter.load_detectron2_state(src)
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(state[key], value, rtol=0, atol=0)
+
+
 def test_torch_checkpoint_with_model_key(tmp_path):
     """detectron2's own ``.pth`` (torch.save, weights under 'model')."""
     reference = D2DeepLabResNet50(stem_channels=16, base=8)

@@ -18,6 +18,7 @@ The ImageNet classifier (``fc``) is dropped. The COPS converter
 (``detectron2_cops_to_mmdet.py``) reuses the file reader and the renaming.
 """
 import argparse
+import io
 import os
 import os.path as osp
 import pickle
@@ -35,12 +36,18 @@ NUM_LISTED = 8
 IGNORED_RESNET_KEY = re.compile(r'(^|\.)fc\.(weight|bias)$')
 
 
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler for detectron2 ``.pkl`` weights: numpy arrays in dicts.
+def load_storage_bytes(data: bytes):
+    """Stand-in for ``torch.storage._load_from_bytes`` (how a plain pickle
+    stores a tensor's data) that keeps ``weights_only=True``."""
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+class WeightsUnpickler(pickle.Unpickler):
+    """Unpickler for detectron2 ``.pkl`` weights: arrays or tensors in dicts.
 
     ``torch.load`` reads only files written by ``torch.save``, and a plain
     ``pickle.load`` would run any global a file names; this one resolves
-    only the numpy globals that arrays and scalars need.
+    only what numpy arrays and plainly pickled tensors need.
     """
 
     ALLOWED = {
@@ -51,9 +58,12 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         ('numpy', 'ndarray'),
         ('numpy', 'dtype'),
         ('collections', 'OrderedDict'),
+        ('torch._utils', '_rebuild_tensor_v2'),
     }
 
     def find_class(self, module: str, name: str):
+        if (module, name) == ('torch.storage', '_load_from_bytes'):
+            return load_storage_bytes
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(
                 f'global {module}.{name} is not allowed in a weights file')
@@ -75,6 +85,7 @@ def load_detectron2_state(path: str) -> Dict[str, torch.Tensor]:
     read with ``weights_only=True``) and a pickle of numpy arrays (``.pkl``
     of its model zoo). Either may hold the weights under ``'model'`` (with
     ``optimizer``, ``iteration`` ... beside) or be the weights dict itself.
+    Pickles are read with :class:`WeightsUnpickler` (no code runs).
 
     Args:
         path (str): Checkpoint file.
@@ -94,7 +105,7 @@ def load_detectron2_state(path: str) -> Dict[str, torch.Tensor]:
             data = torch.load(path, map_location='cpu', weights_only=True)
         else:
             with open(path, 'rb') as f:
-                data = NumpyOnlyUnpickler(f, encoding='latin1').load()
+                data = WeightsUnpickler(f, encoding='latin1').load()
     except Exception as error:
         raise ValueError(
             f'{path}: not a detectron2 weights file (a torch.save checkpoint '
