@@ -106,7 +106,7 @@ def extended(segment_classes, settings, grad_areas=None):
                              torch.tensor([-1]), torch.ones(1,
                                                             dtype=torch.float64),
                              torch.tensor([True, True, False, False]),
-                             settings)
+                             settings)[:2]
 
 
 def settings(**kwargs):

@@ -108,6 +108,14 @@ def test_warm_start_batch_mixes_cold_and_warm():
                               initial_labels=[None, cold.labels])
     assert torch.equal(results[0].labels, cold.labels)
     assert results[1].objective <= cold.objective + 1e-9
+    # every node marked: the same block phase and result as a cold solve
+    alone = solve_amwc(
+        **instance,
+        num_threads=2,
+        initial_labels=np.full(len(instance['node_costs']), -1))
+    cold_amwc = solve_amwc(**instance, num_threads=1)
+    assert torch.equal(alone.labels, cold_amwc.labels)
+    assert torch.equal(alone.clusters, cold_amwc.clusters)
     with pytest.raises(ValueError, match='initial_labels must be one array'):
         solve_mwc_batch([instance['node_costs']] * 2,
                         instance['edges'], [instance['edge_costs']] * 2,

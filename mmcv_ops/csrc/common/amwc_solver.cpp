@@ -82,10 +82,24 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
   if (problem.num_nodes > 0) {
     {
       std::vector<uint32_t> start;
+      const int num_blocks = num_growth_blocks(problem.num_nodes);
       if (problem.initial_labels != nullptr) {
         start = initial_partition(problem);
-      } else if (const int num_blocks = num_growth_blocks(problem.num_nodes);
-                 num_blocks > 1) {
+        // When most nodes start alone (a strong perturbation), they grow
+        // their first clusters in blocks as in a cold solve; a few are
+        // better contracted together with the clusters around them.
+        std::vector<uint8_t> alone(problem.num_nodes);
+        int64_t num_alone = 0;
+        for (int64_t i = 0; i < problem.num_nodes; ++i)
+          num_alone += alone[i] = problem.initial_labels[i] < 0;
+        if (num_blocks > 1 && 2 * num_alone > problem.num_nodes) {
+          const std::vector<uint32_t> grown =
+              grow_in_blocks(problem, num_blocks, num_threads, alone.data());
+          for (int64_t i = 0; i < problem.num_nodes; ++i) {
+            if (alone[i]) start[i] = grown[i];
+          }
+        }
+      } else if (num_blocks > 1) {
         start = grow_in_blocks(problem, num_blocks, num_threads);
       }
       GreedyContraction contraction(problem, std::move(start));

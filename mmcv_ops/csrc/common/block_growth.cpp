@@ -24,19 +24,25 @@ int num_growth_blocks(int64_t num_nodes) {
 }
 
 std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
-                                     int num_blocks, int num_threads) {
+                                     int num_blocks, int num_threads,
+                                     const uint8_t *grows) {
   const int64_t n = problem.num_nodes;
   std::vector<int64_t> first(num_blocks + 1);
   for (int b = 0; b <= num_blocks; ++b) first[b] = n * b / num_blocks;
   std::vector<int32_t> block_of(n);
   for (int b = 0; b < num_blocks; ++b)
     std::fill(block_of.begin() + first[b], block_of.begin() + first[b + 1], b);
-  // The edges inside each block, renumbered to the block's nodes (a counting
-  // sort by block).
+  // The edges inside each block (between growing nodes), renumbered to the
+  // block's nodes (a counting sort by block).
+  const auto block_edge = [&](int64_t e) {
+    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
+    if (grows != nullptr && !(grows[i] && grows[j])) return -1;
+    return block_of[i] == block_of[j] ? block_of[i] : -1;
+  };
   std::vector<int64_t> start(num_blocks + 1, 0);
   for (int64_t e = 0; e < problem.num_edges; ++e) {
-    const int32_t b = block_of[problem.edges[2 * e]];
-    if (b == block_of[problem.edges[2 * e + 1]]) ++start[b + 1];
+    const int32_t b = block_edge(e);
+    if (b >= 0) ++start[b + 1];
   }
   std::partial_sum(start.begin(), start.end(), start.begin());
   std::vector<int64_t> local_edges(2 * start[num_blocks]);
@@ -45,8 +51,8 @@ std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
     std::vector<int64_t> cursor(start.begin(), start.end() - 1);
     for (int64_t e = 0; e < problem.num_edges; ++e) {
       const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
-      const int32_t b = block_of[i];
-      if (b != block_of[j]) continue;
+      const int32_t b = block_edge(e);
+      if (b < 0) continue;
       const int64_t slot = cursor[b]++;
       local_edges[2 * slot] = i - first[b];
       local_edges[2 * slot + 1] = j - first[b];

@@ -83,6 +83,8 @@ class AMWCSettings(NamedTuple):
         baseline (str): ``'amwc'`` or ``'mwc'``, see the module docstring.
         plain_thing_labels (bool): a plain label for every thing class.
         max_labels (int): most segments per image with their own label.
+        warm_start (bool): start the backward's solves from the forward
+            solution (see :func:`_initial_labels`) instead of from scratch.
     """
     offsets: Tuple[int, ...]
     min_instance_area: int
@@ -92,6 +94,7 @@ class AMWCSettings(NamedTuple):
     baseline: str = 'amwc'
     plain_thing_labels: bool = False
     max_labels: int = 128
+    warm_start: bool = False
 
 
 class AMWCSegments(NamedTuple):
@@ -236,7 +239,8 @@ class AMWCFunction(torch.autograd.Function):
         ctx.settings = settings
         ctx.image_size = (height, width)
         ctx.save_for_backward(pixel_costs, edge_costs, edges, classes, valid,
-                              partitionable, regions, weights, labels, cut)
+                              partitionable, regions, weights, labels, cut,
+                              segment_ids)
         device = node_costs.device
         outputs = [
             t.to(device=device, dtype=node_costs.dtype)
@@ -253,7 +257,7 @@ class AMWCFunction(torch.autograd.Function):
     def backward(ctx, grad_overlaps: Tensor, grad_weighted_areas: Tensor,
                  grad_areas: Tensor, *grad_non_differentiable) -> Tuple:
         (pixel_costs, edge_costs, edges, classes, valid, partitionable,
-         regions, weights, labels, cut) = ctx.saved_tensors
+         regions, weights, labels, cut, segment_ids) = ctx.saved_tensors
         settings = ctx.settings
         height, width = ctx.image_size
         batch, num_pixels, num_classes = pixel_costs.shape
@@ -271,10 +275,14 @@ class AMWCFunction(torch.autograd.Function):
             len(active), settings.num_samples,
             dtype=torch.float64).uniform_(*settings.lambda_range)
         for k, i in enumerate(active):
-            label_classes, direction = _extended_problem(
+            label_classes, direction, own = _extended_problem(
                 [grad[i][valid[i]] for grad in grads], classes[i][valid[i]],
                 regions[i], weights[i].double(), partitionable, settings)
             costs = pixel_costs[i][:, label_classes].double()
+            initial = _initial_labels(segment_ids[i], labels[i], own,
+                                      label_classes, num_classes,
+                                      int(valid[i].sum())
+                                      ) if settings.warm_start else None
             if settings.baseline == 'mwc':
                 baseline_lambda = (
                     BASELINE_LAMBDA_FRACTION * settings.lambda_range[0])
@@ -282,7 +290,8 @@ class AMWCFunction(torch.autograd.Function):
             else:
                 strengths = lambdas[k].tolist()
             solutions = _solve_perturbed(costs, direction, strengths, edges,
-                                         edge_costs[i], settings.num_threads)
+                                         edge_costs[i], settings.num_threads,
+                                         initial)
             sample_classes = torch.stack(
                 [label_classes[labels_] for labels_, _ in solutions])
             sample_cuts = torch.stack([cut_ for _, cut_ in solutions])
@@ -305,17 +314,61 @@ class AMWCFunction(torch.autograd.Function):
                 grad_edge_maps.to(device, dtype), None, None, None, None)
 
 
-def _solve_perturbed(costs: Tensor, direction: Tensor,
-                     strengths: Sequence[float], edges: Tensor,
+def _solve_perturbed(costs: Tensor,
+                     direction: Tensor,
+                     strengths: Sequence[float],
+                     edges: Tensor,
                      edge_costs: Tensor,
-                     num_threads: Optional[int]) -> List[Tuple[Tensor, Tensor]]:
+                     num_threads: Optional[int],
+                     initial: Optional[Tensor] = None
+                     ) -> List[Tuple[Tensor, Tensor]]:
     """MWC solutions ``(labels, cut)`` at ``costs + s * direction`` for
-    every strength ``s`` of one image: the backward's only solver call."""
+    every strength ``s`` of one image: the backward's only solver call.
+
+    With ``initial`` ([N] extended labels, -1 = none) every solve starts
+    from it, the pixels whose cheapest label the perturbation changes marked
+    -1 so that they start alone and the perturbed region can leave its
+    segment (``mmcv_ops.solve_mwc_batch``, ``initial_labels``)."""
+    perturbed = [costs + strength * direction for strength in strengths]
+    initial_labels = None
+    if initial is not None:
+        cheapest = costs.argmin(1)
+        initial_labels = [
+            torch.where(sample.argmin(1) == cheapest, initial, -1)
+            for sample in perturbed
+        ]
     results = solve_mwc_batch(
-        [costs + strength * direction for strength in strengths],
+        perturbed,
         edges, [edge_costs] * len(strengths),
-        num_threads=num_threads)
+        num_threads=num_threads,
+        initial_labels=initial_labels)
     return [(r.labels, r.cut) for r in results]
+
+
+def _initial_labels(segment_ids: Tensor, pixel_classes: Tensor, own: Tensor,
+                    label_classes: Tensor, num_classes: int,
+                    num_segments: int) -> Tensor:
+    """The forward solution of one image in extended labels.
+
+    Args:
+        segment_ids (Tensor): [N] int64 segment of each pixel, -1 = none.
+        pixel_classes (Tensor): [N] int64 class of each pixel.
+        own (Tensor): [M'] segments with their own label (labels 0..M'-1).
+        label_classes (Tensor): [L] class of each extended label.
+        num_classes (int): number of classes C.
+        num_segments (int): number of valid segments M.
+
+    Returns:
+        Tensor: [N] int64: the own label of a pixel's segment, else the plain
+        label of its class, else -1 (the pixel starts alone).
+    """
+    own_label = torch.full((num_segments + 1, ), -1, dtype=torch.long)
+    own_label[own] = torch.arange(len(own))
+    initial = own_label[segment_ids]  # id -1 reads the last entry, -1
+    plain_label = torch.full((num_classes, ), -1, dtype=torch.long)
+    plain_label[label_classes[len(own):]] = torch.arange(
+        len(own), len(label_classes))
+    return torch.where(initial >= 0, initial, plain_label[pixel_classes])
 
 
 def _extended_problem(grads: Sequence[Tensor], segment_classes: Tensor,
@@ -333,9 +386,10 @@ def _extended_problem(grads: Sequence[Tensor], segment_classes: Tensor,
         settings (AMWCSettings): ``max_labels``, ``plain_thing_labels``.
 
     Returns:
-        tuple[Tensor, Tensor]: ``label_classes`` [L] int64 (own labels in
-        segment order, then plain labels in class order) and ``direction``
-        [N, L] float64 (``g_m`` on own labels, 0 on plain ones).
+        tuple[Tensor, Tensor, Tensor]: ``label_classes`` [L] int64 (own
+        labels in segment order, then plain labels in class order),
+        ``direction`` [N, L] float64 (``g_m`` on own labels, 0 on plain ones)
+        and ``own`` [M'] int64, the segments with their own label.
     """
     grad_overlaps, grad_weighted_areas, grad_areas = grads
     num_regions = grad_overlaps.shape[1]
@@ -368,7 +422,7 @@ def _extended_problem(grads: Sequence[Tensor], segment_classes: Tensor,
                             dtype=torch.float64)
     direction[:, :len(own)] = grad_areas[own] + weights[:, None] * (
         per_region[own][:, region_index].t())
-    return label_classes, direction
+    return label_classes, direction, own
 
 
 def _log_pooling_once(num_labels: int, max_labels: int) -> None:

@@ -44,6 +44,11 @@ class AMWCLayer(nn.Module):
         max_labels (int): most segments per image with their own backward
             label; segments beyond it (smallest gradient first) are pooled
             into their class's plain label and get no gradient (logged).
+        warm_start (bool): start the backward's perturbed solves from the
+            forward solution, the pixels whose cheapest label a perturbation
+            changes starting alone: about a fifth of the solver time of
+            cold solves (docs/solver.md); False (the original's) solves from
+            scratch.
     """
 
     def __init__(self,
@@ -56,7 +61,8 @@ class AMWCLayer(nn.Module):
                  num_threads: Optional[int] = None,
                  baseline: str = 'amwc',
                  plain_thing_labels: bool = False,
-                 max_labels: int = 128) -> None:
+                 max_labels: int = 128,
+                 warm_start: bool = False) -> None:
         super().__init__()
         num_classes = num_things_classes + num_stuff_classes
         if num_things_classes < 0 or num_stuff_classes < 0 or num_classes == 0:
@@ -90,7 +96,8 @@ class AMWCLayer(nn.Module):
             num_threads=num_threads,
             baseline=baseline,
             plain_thing_labels=bool(plain_thing_labels),
-            max_labels=int(max_labels))
+            max_labels=int(max_labels),
+            warm_start=bool(warm_start))
 
     def forward(self,
                 node_costs: Tensor,
