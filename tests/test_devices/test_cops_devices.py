@@ -102,6 +102,17 @@ def test_stage_two_loss_and_gradients_on_the_model_device(device):
     assert any(grad.abs().sum() > 0 for grad in grads)
 
 
+def test_stage_two_loss_under_mixed_precision(device):
+    model = tiny_end_to_end().train().to(device)
+    data = batch(model, [0, 1], training=True)
+    half = torch.bfloat16 if device.type == 'cpu' else torch.float16
+    with torch.autocast(device.type, dtype=half):
+        loss = model(**data, mode='loss')['loss_pq']
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert model.cost_head.node_scale.grad is not None
+
+
 # A panoptic layout on an 8 x 8 grid: two stuff halves (classes 2, 3) and
 # two touching instances of thing class 0; scaled up by an integer factor
 # it is the same scene at a higher resolution.
@@ -152,7 +163,9 @@ def count_loss(scale):
     sem, boundary, pan = fabricated_logits(scale, model.edge_distances)
     sem.requires_grad_(), boundary.requires_grad_()
     model.forward_heads = lambda inputs: (sem, boundary)
-    model.stack_targets = lambda samples, grid_shape: dict(pan_seg=pan[None])
+    targets = dict(
+        pan_seg=pan[None], boundary_weights=torch.ones_like(boundary))
+    model.stack_targets = lambda samples, grid_shape: targets
     model.cost_head.dropout_ratio = 0.
     samples = samples_for(pan, model.output_stride)
     inputs = torch.zeros(1, 3, *samples[0].metainfo['img_shape'])

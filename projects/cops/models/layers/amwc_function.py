@@ -60,6 +60,7 @@ from torch.autograd.function import once_differentiable
 from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
                       grid_maps_to_edge_values, solve_amwc_batch,
                       solve_mwc_batch)
+from mmcv_ops.device import to_host
 
 # Strength of the 'mwc' baseline solve's perturbation relative to
 # lambda_start: breaks ties between same-class labels, moves nothing else.
@@ -216,10 +217,14 @@ class AMWCFunction(torch.autograd.Function):
                 settings: AMWCSettings) -> Tuple[Tensor, ...]:
         batch, num_classes, height, width = node_costs.shape
         edges = grid_graph(height, width, settings.offsets)
-        pixel_costs = node_costs.detach().cpu().flatten(2).transpose(1, 2)
-        edge_costs = grid_maps_to_edge_values(edge_maps.detach().cpu(),
-                                              settings.offsets)
-        partitionable = partitionable.cpu().bool()
+        # the solver's inputs to the host in one copy (the costs as float32:
+        # under mixed precision they may be half floats)
+        pixel_costs, edge_maps, regions, weights, partitionable = to_host(
+            (node_costs.float(), edge_maps.float(), regions, weights,
+             partitionable))
+        pixel_costs = pixel_costs.flatten(2).transpose(1, 2)
+        edge_costs = grid_maps_to_edge_values(edge_maps, settings.offsets)
+        partitionable = partitionable.bool()
         results = solve_amwc_batch(
             list(pixel_costs),
             edges,
@@ -231,8 +236,7 @@ class AMWCFunction(torch.autograd.Function):
         cut = torch.stack([r.cut for r in results])
         segment_ids, classes, valid = segments_from_solution(
             labels, clusters, partitionable, settings.min_instance_area)
-        regions = regions.detach().cpu().flatten(1)
-        weights = weights.detach().cpu().flatten(1)
+        regions, weights = regions.flatten(1), weights.flatten(1)
         num_regions = int(regions.max()) + 1 if regions.numel() else 0
         overlaps, weighted_areas, areas = segment_statistics(
             segment_ids, regions, weights, classes.shape[1], num_regions)
@@ -242,8 +246,10 @@ class AMWCFunction(torch.autograd.Function):
                               partitionable, regions, weights, labels, cut,
                               segment_ids)
         device = node_costs.device
+        # pixel counts in at least float32: half floats round areas > 2048
+        dtype = torch.promote_types(node_costs.dtype, torch.float32)
         outputs = [
-            t.to(device=device, dtype=node_costs.dtype)
+            t.to(device=device, dtype=dtype)
             for t in (overlaps, weighted_areas, areas)
         ] + [
             t.to(device)
@@ -262,8 +268,8 @@ class AMWCFunction(torch.autograd.Function):
         height, width = ctx.image_size
         batch, num_pixels, num_classes = pixel_costs.shape
         grads = [
-            grad.detach().cpu().double()
-            for grad in (grad_overlaps, grad_weighted_areas, grad_areas)
+            grad.double() for grad in to_host(
+                (grad_overlaps, grad_weighted_areas, grad_areas))
         ]
         grad_nodes = torch.zeros_like(pixel_costs)
         grad_edges = torch.zeros_like(edge_costs)

@@ -1,8 +1,9 @@
 """Ground-truth regions of panoptic maps and the matching of predicted
 segments to them, on overlap statistics (no per-segment masks).
 
-Framework-free (torch + scipy): the PQ surrogate loss pairs every predicted
-segment of the AMWC layer with at most one ground-truth segment.
+Framework-free (torch + scipy; mmcv_ops for the host copy): the PQ surrogate
+loss pairs every predicted segment of the AMWC layer with at most one
+ground-truth segment.
 """
 from typing import Tuple
 
@@ -10,6 +11,8 @@ import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
+
+from mmcv_ops.device import to_host
 
 
 def panoptic_regions(pan_seg: Tensor,
@@ -85,9 +88,9 @@ def match_panoptic_segments(
         raise ValueError(f'ious must be [M, G] = [{len(pred_classes)}, '
                          f'{len(gt_classes)}] for pred_classes [M] and '
                          f'gt_classes [G], got {tuple(ious.shape)}')
-    ious = ious.detach().cpu()
-    pred_classes = pred_classes.cpu()
-    gt_classes = gt_classes.cpu()
+    # one host copy (float: numpy has no half floats)
+    ious, pred_classes, gt_classes = to_host(
+        (ious.float(), pred_classes, gt_classes))
     pred_indices, gt_indices, classes = [], [], []
     for cls in torch.unique(torch.cat([pred_classes, gt_classes])).tolist():
         preds = torch.nonzero(pred_classes == cls).flatten()
