@@ -88,7 +88,7 @@ def cops_config(synthetic_root, tmp_path_factory):
 @pytest.fixture(scope='session')
 def cops_checkpoint(cops_config, tmp_path_factory):
     """A freshly initialised (seeded) model of ``cops_config``; its class
-    biases are zeroed so that thing instances occur (about 20 per image;
+    biases are zeroed so that thing instances occur (two or three per image;
     with the seeded random biases the stuff classes win everywhere)."""
     init_default_scope('mmdet')
     torch.manual_seed(0)

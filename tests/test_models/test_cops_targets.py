@@ -7,7 +7,8 @@ from mmdet.structures.mask import BitmapMasks
 
 from projects.cops.datasets.transforms import (GenerateCOPSTargets,
                                                PackCOPSInputs, cops_targets)
-from projects.cops.models.utils import stack_grid_targets
+from projects.cops.models.utils import (stack_grid_targets,
+                                       stack_pixel_targets)
 
 V = 255  # void
 A = INSTANCE_OFFSET  # instance 1 of class 0
@@ -109,7 +110,8 @@ def test_transform_pack_and_stack():
             gt_masks=BitmapMasks(masks, 8, 8),
             gt_ignore_flags=np.array([False, False]),
             img_shape=(8, 8)))
-    packed = PackCOPSInputs()(results)['data_samples'].gt_cops_targets
+    results = PackCOPSInputs()(results)
+    packed = results['data_samples'].gt_cops_targets
     assert packed.shape == (4, 4)
     assert packed.boundary.shape == (4, 4, 4)
     stacked = stack_grid_targets([packed, packed], (5, 6))
@@ -120,6 +122,19 @@ def test_transform_pack_and_stack():
     assert (stacked['pan_seg'][:, :, 4:] == V).all()
     assert stacked['boundary_weights'][..., 4:, :].sum() == 0
     assert stacked['sem_weights'][..., 4:].sum() == 0
+    # input-resolution semantic targets for the x4 up-sampled logits
+    pixel = results['data_samples'].gt_cops_pixel_targets
+    np.testing.assert_array_equal(pixel.sem_seg[0].numpy(), sem)
+    expected = np.where(masks[1] > 0, 3., 1.)  # B is small
+    expected[sem == V] = 0
+    np.testing.assert_array_equal(pixel.sem_weights[0].numpy(), expected)
+    pixel_stacked = stack_pixel_targets([pixel, pixel], (10, 12))
+    assert pixel_stacked['sem_seg'].shape == (2, 10, 12)
+    assert (pixel_stacked['sem_seg'][:, 8:] == V).all()
+    assert pixel_stacked['sem_weights'][:, :, 8:].sum() == 0
+    # the grid weights sample the pixel weights at the grid points
+    np.testing.assert_array_equal(expected[1::2, 1::2],
+                                  packed.sem_weights[0].numpy())
 
 
 def test_bad_inputs_raise():

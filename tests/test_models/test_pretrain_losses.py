@@ -5,23 +5,29 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import projects.cops  # noqa: F401
+from mmdet.registry import MODELS
 from projects.cops.models.losses import HardPixelCELoss, TopKBoundaryBCELoss
 
 
-def test_hard_pixel_ce_keeps_hardest_weighted_pixels():
+def test_hard_pixel_ce_keeps_hardest_positions():
     # 4 pixels, 2 classes: per-pixel CE of logits (0, 0) is log 2, of
-    # (4, 0) for class 0 is log(1 + e^-4); the void pixel never counts.
+    # (4, 0) for class 0 is log(1 + e^-4); the void pixel is a position
+    # with loss 0 (detectron2's DeepLabCE, used by the original).
     logits = torch.tensor([[0., 0.], [4., 0.], [0., 0.], [9., 0.]])
     logits = logits.t().reshape(1, 2, 2, 2)
     target = torch.tensor([[[0, 0], [1, 255]]])
     weight = torch.tensor([[[1., 1.], [3., 1.]]])
     easy, hard = math.log1p(math.exp(-4)), math.log(2)
     all_pixels = HardPixelCELoss(top_k_ratio=1.0)(logits, target, weight)
-    assert all_pixels.item() == pytest.approx((hard + easy + 3 * hard) / 3)
-    # top 1/3 of the 3 labelled pixels: the weighted one (3 log 2)
+    assert all_pixels.item() == pytest.approx((hard + easy + 3 * hard) / 4)
+    # top int(0.5 * 4) = 2 positions: 3 log 2 and log 2
     hardest = HardPixelCELoss(
-        top_k_ratio=0.3, loss_weight=2.0)(logits, target, weight)
-    assert hardest.item() == pytest.approx(2 * 3 * hard)
+        top_k_ratio=0.5, loss_weight=2.0)(logits, target, weight)
+    assert hardest.item() == pytest.approx(2 * (3 * hard + hard) / 2)
+    # int(0.2 * 4) = 0 -> at least the hardest one
+    hardest = HardPixelCELoss(top_k_ratio=0.2)(logits, target, weight)
+    assert hardest.item() == pytest.approx(3 * hard)
 
 
 def test_topk_boundary_bce_sums_one_term_per_offset_and_direction():
@@ -80,3 +86,33 @@ def test_bad_arguments_raise():
         TopKBoundaryBCELoss()(torch.zeros(4), torch.zeros(4), torch.zeros(3))
     with pytest.raises(ValueError, match='D, 2, h, w'):
         TopKBoundaryBCELoss()(*[torch.zeros(1, 2, 3, 3)] * 3)
+
+
+def test_semantic_loss_on_upsampled_logits_at_input_resolution():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='COPSSemanticHead',
+            decoder=dict(
+                type='DeepLabV3PlusDecoder',
+                in_channels=(4, 4, 4),
+                aspp_channels=4,
+                aspp_dilations=(2, 3),
+                project_channels=(4, 4),
+                decoder_channels=4),
+            num_classes=3,
+            head_channels=4,
+            loss_sem=dict(type='HardPixelCELoss', top_k_ratio=0.2)))
+    sem_logits = torch.randn(2, 3, 4, 5)
+    labels = torch.randint(0, 3, (2, 16, 20))
+    labels[:, :2] = 255
+    weights = torch.rand(2, 16, 20)
+    loss = head.loss(
+        sem_logits, dict(pixel_sem_seg=labels, pixel_sem_weights=weights))
+    # detectron2 DeepLabCE on F.interpolate(scale_factor=4) of the logits
+    up = F.interpolate(
+        sem_logits, scale_factor=4, mode='bilinear', align_corners=False)
+    per_pixel = F.cross_entropy(
+        up, labels, ignore_index=255, reduction='none') * weights
+    expected = per_pixel.flatten().topk(int(0.2 * 2 * 16 * 20)).values.mean()
+    assert loss['loss_sem'].item() == pytest.approx(expected.item())

@@ -23,6 +23,36 @@ def _pair_maps(values: np.ndarray, distance: int, axis: int, fill) -> tuple:
     return first, second
 
 
+def semantic_weights(sem_seg: np.ndarray,
+                     instance_masks: np.ndarray,
+                     instance_ignore: np.ndarray,
+                     ignore_index: int = 255,
+                     small_instance_area: int = 4096,
+                     small_instance_weight: float = 3.0) -> np.ndarray:
+    """Per-pixel weights of the semantic loss (the original's
+    ``sem_seg_weights``): 0 on void, ``small_instance_weight`` on the pixels
+    of non-crowd instances smaller than ``small_instance_area`` pixels, 1
+    elsewhere.
+
+    Args:
+        sem_seg (np.ndarray): ``[H, W]`` classes, ``ignore_index`` = void.
+        instance_masks (np.ndarray): ``[K, H, W]`` bool thing instances.
+        instance_ignore (np.ndarray): ``[K]`` bool crowd flags.
+
+    Returns:
+        np.ndarray: ``[H, W]`` float32.
+    """
+    masks = instance_masks.astype(bool)
+    small = (masks.sum(axis=(1, 2)) < small_instance_area) & ~np.asarray(
+        instance_ignore, dtype=bool)
+    small_pixels = masks[small].any(axis=0) if small.any() else False
+    weights = np.where(small_pixels, small_instance_weight,
+                       1.0).astype(np.float32)
+    weights = np.broadcast_to(weights, sem_seg.shape).copy()
+    weights[sem_seg == ignore_index] = 0
+    return weights
+
+
 def cops_targets(
         sem_seg: np.ndarray,
         instance_masks: np.ndarray,
@@ -107,9 +137,9 @@ def cops_targets(
     is_void = sem == ignore_index
     is_crowd = crowd_flags[instance]
     is_instance = (instance > 0) & ~is_crowd
-    sem_weights = np.where(is_instance & small_flags[instance],
-                           small_instance_weight, 1.0)
-    sem_weights[is_void] = 0
+    sem_weights = semantic_weights(sem_seg, masks, instance_ignore,
+                                   ignore_index, small_instance_area,
+                                   small_instance_weight)[np.ix_(rows, cols)]
     pan = sem + instance * INSTANCE_OFFSET
     pan[is_void | is_crowd] = ignore_index
 
@@ -154,6 +184,11 @@ class GenerateCOPSTargets(BaseTransform):
 
     - gt_cops_targets (dict[str, np.ndarray]): the arrays returned by
       :func:`cops_targets`.
+    - gt_cops_pixel_targets (dict[str, np.ndarray]): the semantic targets
+      at input resolution, ``sem_seg`` ``[H, W]`` int64 and
+      ``sem_weights`` ``[H, W]`` float32 (:func:`semantic_weights`); the
+      original COPS trains the semantic head on its x4 up-sampled logits
+      against these.
 
     Args:
         edge_distances (Sequence[int]): Offsets d on the stride grid.
@@ -202,6 +237,16 @@ class GenerateCOPSTargets(BaseTransform):
             small_instance_area=self.small_instance_area,
             small_instance_weight=self.small_instance_weight,
             instance_boundary_weight=self.instance_boundary_weight)
+        results['gt_cops_pixel_targets'] = dict(
+            sem_seg=results['gt_seg_map'].astype(np.int64),
+            sem_weights=semantic_weights(
+                results['gt_seg_map'],
+                results['gt_masks'].to_ndarray(),
+                results.get('gt_ignore_flags',
+                            np.zeros(len(results['gt_masks']), bool)),
+                ignore_index=self.ignore_index,
+                small_instance_area=self.small_instance_area,
+                small_instance_weight=self.small_instance_weight))
         return results
 
     def __repr__(self) -> str:

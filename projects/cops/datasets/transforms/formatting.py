@@ -18,8 +18,11 @@ class PackCOPSInputs(PackDetInputs):
     ``[h, w]`` with the fields ``sem_seg`` ``[1, h, w]`` int64,
     ``sem_weights`` ``[1, h, w]``, ``pan_seg`` ``[1, h, w]`` int64,
     ``boundary`` and ``boundary_weights`` ``[2 * D, h, w]`` float32 (offset
-    k, direction r at channel ``2 * k + r``). Without the key it behaves
-    exactly like ``PackDetInputs`` (test pipelines).
+    k, direction r at channel ``2 * k + r``), and ``gt_cops_pixel_targets``
+    into ``data_sample.gt_cops_pixel_targets``, a ``PixelData`` of the
+    input size with ``sem_seg`` ``[1, H, W]`` int64 and ``sem_weights``
+    ``[1, H, W]`` float32. Without the keys it behaves exactly like
+    ``PackDetInputs`` (test pipelines).
     """
 
     def transform(self, results: dict) -> dict:
@@ -34,4 +37,11 @@ class PackCOPSInputs(PackDetInputs):
                 for name, value in targets.items()
             }
             packed['data_samples'].gt_cops_targets = PixelData(**fields)
+        pixel_targets = results.get('gt_cops_pixel_targets')
+        if pixel_targets is not None:
+            packed['data_samples'].gt_cops_pixel_targets = PixelData(
+                **{
+                    name: to_tensor(np.ascontiguousarray(value[None]))
+                    for name, value in pixel_targets.items()
+                })
         return packed

@@ -14,7 +14,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from ..utils import amwc_to_panoptic, stack_grid_targets
+from ..utils import (amwc_to_panoptic, stack_grid_targets,
+                     stack_pixel_targets)
 
 
 @MODELS.register_module()
@@ -115,10 +116,23 @@ class COPS(BaseDetector):
 
     def stack_targets(self, batch_data_samples: SampleList,
                       grid_shape: Tuple[int, int]) -> Dict[str, Tensor]:
-        """Batched ``gt_cops_targets`` padded to ``grid_shape``."""
-        return stack_grid_targets(
+        """Batched ``gt_cops_targets`` padded to ``grid_shape``, and the
+        input-resolution ``gt_cops_pixel_targets`` padded to ``grid_shape *
+        output_stride`` as ``pixel_sem_seg`` / ``pixel_sem_weights``."""
+        targets = stack_grid_targets(
             [sample.gt_cops_targets for sample in batch_data_samples],
             grid_shape, self.ignore_index)
+        pixel_targets = stack_pixel_targets(
+            [
+                sample.get('gt_cops_pixel_targets')
+                for sample in batch_data_samples
+            ],
+            [size * self.output_stride for size in grid_shape],
+            self.ignore_index)
+        targets.update(
+            {f'pixel_{name}': value
+             for name, value in pixel_targets.items()})
+        return targets
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:

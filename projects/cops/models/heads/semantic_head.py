@@ -2,6 +2,7 @@
 from typing import Dict, Tuple
 
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -60,16 +61,27 @@ class COPSSemanticHead(BaseModule):
         return self.conv_seg(self.convs(self.decoder(feats)))
 
     def loss(self, sem_logits: Tensor, targets: Dict[str, Tensor]) -> dict:
-        """Semantic loss.
+        """Semantic loss at input resolution.
+
+        As the original COPS (``PanopticAffinitySemSegHead.losses``): the
+        logits are up-sampled bilinearly to the size of the labels (x4) and
+        compared with the input-resolution labels.
 
         Args:
             sem_logits (Tensor): ``[B, C, h, w]`` class logits.
-            targets (dict): Batched targets with ``sem_seg`` ``[B, h, w]``
-                int64 and ``sem_weights`` ``[B, h, w]`` float.
+            targets (dict): Batched targets with ``pixel_sem_seg``
+                ``[B, H, W]`` int64 and ``pixel_sem_weights`` ``[B, H, W]``
+                float at input resolution.
 
         Returns:
             dict: ``loss_sem``.
         """
+        labels = targets['pixel_sem_seg']
+        logits = F.interpolate(
+            sem_logits,
+            size=labels.shape[-2:],
+            mode='bilinear',
+            align_corners=False)
         return dict(
-            loss_sem=self.loss_sem(sem_logits, targets['sem_seg'],
-                                   targets['sem_weights']))
+            loss_sem=self.loss_sem(logits, labels,
+                                   targets['pixel_sem_weights']))

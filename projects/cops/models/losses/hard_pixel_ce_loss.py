@@ -1,6 +1,4 @@
 """Cross-entropy over the hardest pixels, with per-pixel weights."""
-import math
-
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -10,16 +8,19 @@ from mmdet.registry import MODELS
 
 @MODELS.register_module()
 class HardPixelCELoss(nn.Module):
-    """Weighted cross-entropy averaged over the ``top_k_ratio`` hardest pixels.
+    """Weighted cross-entropy averaged over the ``top_k_ratio`` hardest
+    positions.
 
-    The per-pixel losses ``weight * CE`` of all labelled pixels of the batch
-    are ranked and the largest ``ceil(top_k_ratio * num_labelled)`` are
-    averaged (hard-pixel mining as in Panoptic-DeepLab / COPS). mmseg's
+    As detectron2's ``DeepLabCE`` used by the original COPS: the per-pixel
+    losses ``weight * CE`` of all positions of the batch (void and
+    zero-weight positions included, with loss 0) are ranked and the largest
+    ``int(top_k_ratio * positions)`` (at least 1) averaged; with
+    ``top_k_ratio=1`` this is the mean over all positions. mmseg's
     ``OHEMPixelSampler`` selects by predicted probability and mmdet's
     ``CrossEntropyLoss`` has no top-k, hence this loss.
 
     Args:
-        top_k_ratio (float): Fraction of labelled pixels kept, in (0, 1].
+        top_k_ratio (float): Fraction of positions kept, in (0, 1].
         ignore_index (int): Target value of unlabelled pixels.
         loss_weight (float): Multiplier of the loss.
     """
@@ -54,11 +55,10 @@ class HardPixelCELoss(nn.Module):
             raise ValueError(
                 f'shape mismatch: logits {tuple(logits.shape)}, target '
                 f'{tuple(target.shape)}, weight {tuple(weight.shape)}')
-        pixel_losses = F.cross_entropy(
-            logits, target, ignore_index=self.ignore_index,
-            reduction='none') * weight
-        pixel_losses = pixel_losses[target != self.ignore_index]
-        if pixel_losses.numel() == 0:
-            return logits.sum() * 0
-        top_k = math.ceil(self.top_k_ratio * pixel_losses.numel())
-        return self.loss_weight * pixel_losses.topk(top_k).values.mean()
+        pixel_losses = (F.cross_entropy(
+            logits, target, ignore_index=self.ignore_index, reduction='none')
+                        * weight).flatten()
+        if self.top_k_ratio < 1:
+            top_k = max(int(self.top_k_ratio * pixel_losses.numel()), 1)
+            pixel_losses = pixel_losses.topk(top_k).values
+        return self.loss_weight * pixel_losses.mean()

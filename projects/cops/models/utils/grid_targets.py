@@ -32,29 +32,63 @@ def stack_grid_targets(targets: Sequence[PixelData],
         ``[B, h, w]`` float, ``boundary``, ``boundary_weights``
         ``[B, D, 2, h, w]`` float.
     """
-    height, width = grid_shape
-    stacked = {}
-    for name in _TARGET_FIELDS:
-        pad_value = ignore_index if name in ('sem_seg', 'pan_seg') else 0
-        padded = []
-        for target in targets:
-            value = target.get(name)
-            if value is None:
-                raise KeyError(
-                    f'gt_cops_targets has no "{name}"; build it with '
-                    'GenerateCOPSTargets and pack with PackCOPSInputs')
-            grid_h, grid_w = value.shape[-2:]
-            if grid_h > height or grid_w > width:
-                raise ValueError(
-                    f'target grid {(grid_h, grid_w)} exceeds the network '
-                    f'output {(height, width)}; check the targets stride')
-            padded.append(
-                F.pad(
-                    value, (0, width - grid_w, 0, height - grid_h),
-                    value=pad_value))
-        stacked[name] = torch.stack(padded)
+    stacked = {
+        name: _pad_and_stack(targets, name, grid_shape,
+                             ignore_index if name in ('sem_seg',
+                                                      'pan_seg') else 0,
+                             'gt_cops_targets')
+        for name in _TARGET_FIELDS
+    }
     for name in ('sem_seg', 'sem_weights', 'pan_seg'):
         stacked[name] = stacked[name].squeeze(1)
     for name in ('boundary', 'boundary_weights'):
         stacked[name] = stacked[name].unflatten(1, (-1, 2))
     return stacked
+
+
+def stack_pixel_targets(targets: Sequence[PixelData], shape: Tuple[int, int],
+                        ignore_index: int = 255) -> Dict[str, Tensor]:
+    """Pad the input-resolution semantic targets of each image to the
+    batch's input size and stack them (labels padded with
+    ``ignore_index``, weights with 0, as the data preprocessor pads the
+    images bottom/right).
+
+    Args:
+        targets (Sequence[PixelData]): ``gt_cops_pixel_targets`` of each
+            image as packed by ``PackCOPSInputs``.
+        shape (tuple[int, int]): ``(H, W)`` of the padded batch.
+        ignore_index (int): Void label.
+
+    Returns:
+        dict: ``sem_seg`` ``[B, H, W]`` int64, ``sem_weights`` ``[B, H, W]``
+        float.
+    """
+    return {
+        name: _pad_and_stack(targets, name, shape,
+                             ignore_index if name == 'sem_seg' else 0,
+                             'gt_cops_pixel_targets').squeeze(1)
+        for name in ('sem_seg', 'sem_weights')
+    }
+
+
+def _pad_and_stack(targets: Sequence[PixelData], name: str,
+                   shape: Tuple[int, int], pad_value: int,
+                   key: str) -> Tensor:
+    """Field ``name`` of every target padded bottom/right to ``shape``."""
+    height, width = shape
+    padded = []
+    for target in targets:
+        value = None if target is None else target.get(name)
+        if value is None:
+            raise KeyError(f'{key} has no "{name}"; build it with '
+                           'GenerateCOPSTargets and pack with PackCOPSInputs')
+        target_h, target_w = value.shape[-2:]
+        if target_h > height or target_w > width:
+            raise ValueError(
+                f'{key} of size {(target_h, target_w)} exceeds the network '
+                f'size {(height, width)}; check the targets stride')
+        padded.append(
+            F.pad(
+                value, (0, width - target_w, 0, height - target_h),
+                value=pad_value))
+    return torch.stack(padded)
