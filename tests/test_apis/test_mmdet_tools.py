@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from mmengine.logging import MessageHub
 from mmengine.runner import save_checkpoint
@@ -30,6 +31,7 @@ def run(args, cwd):
                           timeout=120)
 
 
+@pytest.mark.slow
 def test_publish_model_keeps_meta_and_state_dict(tmp_path):
     hub = MessageHub('publish_test')
     hub.update_scalar('train/loss', 1.0)
