@@ -152,7 +152,7 @@ def test_per_image_json_and_csv(synthetic_root, dataset_and_samples,
         [r['PQ'] for r in records])
 
 
-def test_bad_backend_settings_are_refused(synthetic_root):
+def test_bad_backend_settings_are_refused(synthetic_root, tmp_path):
     with pytest.raises(ValueError, match="backend must be one of"):
         METRICS.build(dict(type='CopsPanopticMetric', backend='fast'))
     with pytest.raises(ValueError, match="backend='hotcoco' needs ann_file"):
@@ -160,6 +160,13 @@ def test_bad_backend_settings_are_refused(synthetic_root):
             dict(
                 type='CopsPanopticMetric',
                 seg_prefix=synthetic_root + 'annotations/panoptic_val/'))
+    # with outfile_prefix (format_only for a test server) it is mmdet's
+    METRICS.build(
+        dict(
+            type='CopsPanopticMetric',
+            ann_file=synthetic_root + 'annotations/panoptic_val.json',
+            outfile_prefix=str(tmp_path / 'results'),
+            format_only=True))
 
 
 def test_hotcoco_equals_panopticapi_on_cityscapes_size_pairs(tmp_path):

@@ -56,7 +56,8 @@ class CopsPanopticMetric(CocoPanopticMetric):
         backend (str): ``'hotcoco'`` (hotcoco's ``PanopticEval``, Rust; the
             same numbers as panopticapi, ``docs/evaluation.md``) or
             ``'panopticapi'`` (mmdet's ``pq_compute_single_core``). hotcoco
-            needs ``ann_file`` and no ``outfile_prefix``.
+            needs ``ann_file``. With ``outfile_prefix`` the metric is
+            mmdet's (panopticapi at the end, no per-image scores).
         num_worst (int): Number of lowest-PQ images to log.
         per_image_prefix (str, optional): Path prefix of the per-image
             JSON and CSV files; None writes none.
@@ -73,10 +74,9 @@ class CopsPanopticMetric(CocoPanopticMetric):
                 f'backend must be one of {BACKENDS}, got {backend!r}')
         super().__init__(**kwargs)
         if backend == 'hotcoco':
-            if self._coco_api is None or self.tmp_dir is None:
-                raise ValueError(
-                    "backend='hotcoco' needs ann_file and no outfile_prefix "
-                    "(use backend='panopticapi' for the others)")
+            if self._coco_api is None:
+                raise ValueError("backend='hotcoco' needs ann_file (or use "
+                                 "backend='panopticapi')")
             try:
                 from hotcoco.panoptic import PanopticEval
             except ImportError as error:
