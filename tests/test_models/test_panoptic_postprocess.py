@@ -1,10 +1,11 @@
 """Post-processing of an AMWC solution into a panoptic result."""
 import torch
+import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 
-from projects.cops.models.utils import (amwc_panoptic_ids, amwc_to_panoptic,
-                                        remove_small_segments, resize_grid_map,
-                                        segment_scores)
+from projects.cops.models.utils import (affinity_scores, amwc_panoptic_ids,
+                                        amwc_to_panoptic, remove_small_segments,
+                                        resize_grid_map, semantic_scores)
 
 IS_THING = torch.tensor([True, False])  # class 0 thing, class 1 stuff
 OFF = INSTANCE_OFFSET
@@ -17,14 +18,39 @@ def test_panoptic_ids_number_thing_clusters():
     assert pan.tolist() == [1, 2 * OFF, 2 * OFF, 1, OFF]
 
 
-def test_segment_scores():
-    # points 0-1 segment 0, point 2 segment 1; edges 0-1 inside, 1-2 border
+def test_affinity_scores_as_original_mask_score():
+    # points 0-1 segment 0, point 2 segment 1; edges 0-1 inside, 1-2 border;
+    # the original: (sum over cut edges - sum over joined edges) / (2 h w)
     segments = torch.tensor([0, 0, 1])
-    point_logits = torch.tensor([1., 3., 5.])
     edges = torch.tensor([[0, 1], [1, 2]])
     edge_logits = torch.tensor([-1., 4.])
-    scores = segment_scores(segments, 2, point_logits, edges, edge_logits)
-    torch.testing.assert_close(scores, torch.tensor([2. + 4. + 1., 5. + 4.]))
+    scores = affinity_scores(segments, 2, edges, edge_logits, 6)
+    torch.testing.assert_close(scores, torch.tensor([(4. + 1.) / 6, 4. / 6]))
+
+
+def test_semantic_scores_average_upsampled_logits_over_the_mask():
+    torch.manual_seed(0)
+    sem_logits = torch.randn(3, 2, 3)
+    pan_seg = torch.tensor([[OFF, OFF, 2, 2, 2, 1], [OFF, 2, 2, 2, 1, 1],
+                            [1, 1, 1, 2 * OFF + 2, 1, 1],
+                            [1, 1, 1, 1, 1, 1]])
+    ids = torch.tensor([OFF, 2 * OFF + 2])
+    scores = semantic_scores(pan_seg, ids, sem_logits, (4, 6), stride=2)
+    # the original: F.interpolate(scale_factor=4 here 2, bilinear) of the
+    # logits, mean over the full-resolution mask of the segment's class
+    up = F.interpolate(
+        sem_logits[None], scale_factor=2, mode='bilinear',
+        align_corners=False)[0]
+    torch.testing.assert_close(
+        scores,
+        torch.stack([up[0][pan_seg == OFF].mean(),
+                     up[2][pan_seg == 2 * OFF + 2].mean()]))
+    # an image resized for the network: crop to img_shape, then nearest
+    resized = semantic_scores(
+        pan_seg[:2, :3], ids[:1], sem_logits, (3, 5), stride=2)
+    near = F.interpolate(
+        up[None, :1, :3, :5], size=(2, 3), mode='nearest')[0, 0]
+    torch.testing.assert_close(resized, near[pan_seg[:2, :3] == OFF].mean()[None])
 
 
 def test_resize_grid_map_handles_resize_and_padding():
@@ -75,11 +101,19 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
     assert result['labels'].tolist() == [0, 0]
     assert result['masks'].shape == (2, 4, 6)
     assert torch.equal(result['masks'][0], expected == OFF)
-    # instance 1: mean logit 2, border edges 1-4, 2-5, 0-1 (mean 7/3),
-    # inside 1-2 (-2); instance 2: logit 0, border 1-4, 2-5, 3-4 (7/3),
-    # inside 4-5 (-1)
-    torch.testing.assert_close(result['scores'],
-                               torch.tensor([2 + 7 / 3 + 2, 7 / 3 + 1]))
+    # semantic: mean of the x2 up-sampled class-0 logit over each mask;
+    # boundary, over 2 h w = 12 positions: instance 1 border edges 1-4,
+    # 2-5, 0-1 (sum 7) minus inside 1-2 (-2); instance 2 border 1-4, 2-5,
+    # 3-4 (7) minus inside 4-5 (-1)
+    up = F.interpolate(
+        sem_logits[None], scale_factor=2, mode='bilinear',
+        align_corners=False)[0, 0]
+    torch.testing.assert_close(
+        result['scores'],
+        torch.stack([
+            up[expected == OFF].mean() + 9 / 12,
+            up[expected == 2 * OFF].mean() + 8 / 12
+        ]))
 
     small = amwc_to_panoptic(
         labels,

@@ -7,6 +7,7 @@ on the device of their inputs (all on one device).
 from typing import Dict, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmdet.evaluation.functional import INSTANCE_OFFSET
@@ -33,40 +34,71 @@ def amwc_panoptic_ids(labels: Tensor, clusters: Tensor,
     return pan
 
 
-def segment_scores(segments: Tensor, num_segments: int, point_logits: Tensor,
-                   edges: Tensor, edge_logits: Tensor) -> Tensor:
-    """Confidence of each segment (the paper's instance score, docs/method.md).
-
-    ``mean semantic logit of its class over its points + mean boundary logit
-    of the edges crossing its border - mean boundary logit of the edges
-    inside it``; an empty mean counts as 0.
+def affinity_scores(segments: Tensor, num_segments: int, edges: Tensor,
+                    edge_logits: Tensor, num_positions: int) -> Tensor:
+    """Boundary part of each segment's confidence, as the original COPS
+    (``MaskScore``): ``(sum of the boundary logits of the edges crossing its
+    border - sum of those inside it) / num_positions``, the sums taken over
+    all offsets and ``num_positions`` = 2 h w, the size of one offset's
+    logit map (the original averages each offset's masked map over all its
+    positions and sums the offsets).
 
     Args:
         segments (Tensor): ``[N]`` int64 segment index in
             ``[0, num_segments)``.
         num_segments (int): Number of segments S.
-        point_logits (Tensor): ``[N]`` semantic logit of each point's class.
         edges (Tensor): ``[E, 2]`` int64 point indices.
         edge_logits (Tensor): ``[E]`` boundary logits.
+        num_positions (int): Positions of one offset's logit map.
 
     Returns:
-        Tensor: ``[S]`` float scores.
+        Tensor: ``[S]`` float.
     """
-
-    def mean_per_segment(index: Tensor, values: Tensor) -> Tensor:
-        totals = values.new_zeros(num_segments)
-        counts = values.new_zeros(num_segments)
-        totals.index_add_(0, index, values)
-        counts.index_add_(0, index, torch.ones_like(values))
-        return totals / counts.clamp(min=1)
-
     first, second = segments[edges[:, 0]], segments[edges[:, 1]]
     inside = first == second
-    border_index = torch.cat([first[~inside], second[~inside]])
-    border_logits = edge_logits[~inside].repeat(2)
-    return (mean_per_segment(segments, point_logits) +
-            mean_per_segment(border_index, border_logits) -
-            mean_per_segment(first[inside], edge_logits[inside]))
+    totals = edge_logits.new_zeros(num_segments)
+    totals.index_add_(0, first[inside], -edge_logits[inside])
+    totals.index_add_(0, torch.cat([first[~inside], second[~inside]]),
+                      edge_logits[~inside].repeat(2))
+    return totals / num_positions
+
+
+def semantic_scores(pan_seg: Tensor, ids: Tensor, sem_logits: Tensor,
+                    img_shape: Sequence[int], stride: int) -> Tensor:
+    """Semantic part of each segment's confidence, as the original COPS:
+    the mean, over the segment's pixels at output resolution, of its class
+    logit up-sampled bilinearly (x ``stride``, cropped to ``img_shape``,
+    then nearest to the size of ``pan_seg``).
+
+    Args:
+        pan_seg (Tensor): ``[H, W]`` int64 panoptic ids.
+        ids (Tensor): ``[K]`` int64 sorted ids of the segments to score.
+        sem_logits (Tensor): ``[C, h, w]`` grid logits.
+        img_shape (Sequence[int]): Resized image size seen by the network.
+        stride (int): Grid stride.
+
+    Returns:
+        Tensor: ``[K]`` float (0 for a segment without pixels).
+    """
+    if ids.numel() == 0:
+        return sem_logits.new_zeros(0)
+    classes, class_index = torch.unique(
+        ids % INSTANCE_OFFSET, return_inverse=True)
+    logits = F.interpolate(
+        sem_logits[classes][None],
+        scale_factor=stride,
+        mode='bilinear',
+        align_corners=False)[..., :img_shape[0], :img_shape[1]]
+    logits = F.interpolate(logits, size=pan_seg.shape, mode='nearest')[0]
+    pan = pan_seg.flatten()
+    index = torch.searchsorted(ids, pan).clamp(max=ids.numel() - 1)
+    inside = ids[index] == pan
+    values = logits.flatten(1).gather(0, class_index[index][None])[0]
+    totals = values.new_zeros(ids.numel())
+    counts = values.new_zeros(ids.numel())
+    totals.index_add_(0, index[inside], values[inside])
+    counts.index_add_(0, index[inside], torch.ones_like(values[inside]))
+    return totals / counts.clamp(min=1)
 
 
 def resize_grid_map(grid_map: Tensor, img_shape: Sequence[int],
@@ -149,7 +181,8 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
         dict: ``pan_seg`` ``[H, W]`` int64 (``class + k * INSTANCE_OFFSET``,
         void = C), ``sem_seg`` ``[H, W]`` int64 AMWC classes, and for the
         K kept thing segments ``masks`` ``[K, H, W]`` bool, ``labels``
-        ``[K]`` int64, ``scores`` ``[K]`` float.
+        ``[K]`` int64, ``scores`` ``[K]`` float (the original's instance
+        score: :func:`semantic_scores` + :func:`affinity_scores`).
     """
     num_classes, height, width = sem_logits.shape
     if labels.numel() != height * width or clusters.numel() != height * width:
@@ -159,10 +192,8 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
             'entries')
     pan = amwc_panoptic_ids(labels, clusters, is_thing)
     ids, segments = torch.unique(pan, return_inverse=True)
-    point_logits = sem_logits.reshape(num_classes,
-                                      -1).gather(0, labels[None]).squeeze(0)
-    scores = segment_scores(segments, ids.numel(), point_logits, edges,
-                            edge_logits)
+    boundary_scores = affinity_scores(segments, ids.numel(), edges,
+                                      edge_logits, 2 * height * width)
 
     def to_image(grid_values: Tensor) -> Tensor:
         return resize_grid_map(
@@ -172,9 +203,11 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
         to_image(pan), is_thing, num_classes, instance_min_area,
         stuff_min_area)
     kept = (ids >= INSTANCE_OFFSET) & torch.isin(ids, pan_seg)
+    scores = boundary_scores[kept] + semantic_scores(
+        pan_seg, ids[kept], sem_logits, img_shape, stride)
     return dict(
         pan_seg=pan_seg,
         sem_seg=to_image(labels),
         masks=pan_seg[None] == ids[kept][:, None, None],
         labels=ids[kept] % INSTANCE_OFFSET,
-        scores=scores[kept])
+        scores=scores)
