@@ -9,7 +9,10 @@
 # stage-1 checkpoint, 200 iterations, seeds 0-4 (README, "Stage 2 vs. more
 # stage 1"): +1.1 PQ / +2.2 PQ_th over 200 more stage-1 iterations, better
 # on every seed; PQ loss only (seeds 0-2): +1.0 +- 1.4 PQ.
-_base_ = './cops_r18_synthetic_pretrain.py'
+_base_ = [
+    './_base_/synthetic_cops_r18.py',
+    './_base_/schedules/end_to_end_adam_poly_20k.py'
+]
 
 # stage-1 checkpoint; tools/train.py stops at once when it is missing and
 # names the command that writes it (python tools/train.py pretrain_config)
@@ -20,13 +23,10 @@ warmup_iters = 20
 
 model = dict(
     type='COPSEndToEnd',
-    cost_head=dict(dropout_ratio=0.1),
     # 2 grid points = the 32 px of test_cfg.instance_min_area at stride 4
     amwc_layer=dict(
         type='AMWCLayer',
         min_instance_area=2,
-        lambda_range=(1., 5000.),
-        num_samples=5,
         # deliberate, measured (docs/faithfulness.md): MWC baseline and a
         # plain label per thing class in the backward
         baseline='mwc',
@@ -39,25 +39,16 @@ model = dict(
         loss_weight=30.0),
     keep_pretrain_losses=True,
     frozen_modules=(),
-    norm_eval=False)
+    freeze_norm=False)
 
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# the whole network at one lr (1e-3)
+optim_wrapper = dict(paramwise_cfg=dict(_delete_=True))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        begin=0,
-        end=warmup_iters,
-        by_epoch=False),
-    dict(
-        type='PolyLR',
-        power=0.9,
-        eta_min=0.0,
-        begin=warmup_iters,
-        end=max_iters,
-        by_epoch=False)
+    dict(_base_.param_scheduler[0], end=warmup_iters),
+    dict(_base_.param_scheduler[1], begin=warmup_iters, end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

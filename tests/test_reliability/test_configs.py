@@ -136,12 +136,43 @@ def test_cityscapes_scales_follow_the_original_yaml():
 def test_stage2_targets_weigh_instances_as_the_original(dataset):
     """fully_differentiable yaml: INSTANCE_LOSS_WEIGHT 1, SMALL_INSTANCE_WEIGHT
     1 (stage 1: 4 and 3)."""
+    from mmdet.registry import TRANSFORMS
+
+    import projects.cops  # noqa: F401
+    for name, weights in ((dataset, (1.0, 1.0)),
+                          (f'{dataset}_pretrain', (4.0, 3.0))):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{name}.py'))
+        targets = TRANSFORMS.build(_train_step(cfg, 'GenerateCOPSTargets'))
+        assert (targets.instance_boundary_weight,
+                targets.small_instance_weight) == weights
+        assert targets.small_instance_area == 4096
+        assert targets.stride == cfg.model.get('output_stride', 4)
+@pytest.mark.parametrize('dataset', sorted(ORIGINAL_STUFF_AREA))
+def test_stage2_trains_the_original_parts_with_frozen_norms(dataset):
+    """The original's stage 2 (train_net.py: Trainer.build_optimizer with
+    FREEZE_*_TILL 1 and FREEZE_BN) trains the heads after the decoders and
+    the AMWC cost scalars; batch norms are FrozenBatchNorm2d (no gamma /
+    beta training, running statistics)."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    import projects.cops  # noqa: F401
+    init_default_scope('mmdet')
     cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{dataset}.py'))
-    targets = _train_step(cfg, 'GenerateCOPSTargets')
-    assert (targets.instance_boundary_weight,
-            targets.small_instance_weight) == (1.0, 1.0)
-    pretrain = Config.fromfile(
-        osp.join(REPO, 'configs', f'cops_r50_{dataset}_pretrain.py'))
-    targets = _train_step(pretrain, 'GenerateCOPSTargets')
-    assert (targets.instance_boundary_weight,
-            targets.small_instance_weight) == (4.0, 3.0)
+    model = MODELS.build(cfg.model)
+    trained = {
+        name.split('.')[0] + '.' + name.split('.')[1]
+        for name, param in model.named_parameters() if param.requires_grad
+    }
+    assert trained == {
+        'semantic_head.convs', 'semantic_head.conv_seg', 'affinity_head.convs',
+        'affinity_head.classifiers', 'cost_head.node_scale',
+        'cost_head.node_bias', 'cost_head.edge_scales', 'cost_head.edge_biases'
+    }
+    model.train()
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert norms
+    for module in norms:
+        assert not module.training
+        assert not any(p.requires_grad for p in module.parameters())

@@ -26,7 +26,6 @@ from reliability_utils import (NUM_VAL, REPO, read_scalars, run_checked,
 
 import projects.cops  # noqa: F401
 from projects.cops_runtime import register_checkpoint_safe_globals
-from projects.cops_runtime.utils.cpu_distributed import replace_norm_type
 
 NUM_ITERS = 3
 NUM_CLASSES = 6  # void label of the synthetic panoptic maps
@@ -34,7 +33,8 @@ LOSS_RTOL = 1e-5
 
 
 def comparable_config(data_root, batch_size):
-    cfg = shrunk_config(
+    sync_bn = dict(type='SyncBN')
+    return shrunk_config(
         data_root,
         NUM_ITERS,
         checkpoint_interval=NUM_ITERS,
@@ -45,9 +45,13 @@ def comparable_config(data_root, batch_size):
             'model.affinity_head.decoder.aspp_dropout_ratio': 0.,
             'model.semantic_head.loss_sem.top_k_ratio': 1.,
             'model.affinity_head.loss_boundary.top_k_ratio': 1.,
+            **{
+                f'model.{module}.norm_cfg': sync_bn
+                for module in ('backbone', 'semantic_head',
+                               'semantic_head.decoder', 'affinity_head',
+                               'affinity_head.decoder')
+            },
         })
-    assert replace_norm_type(cfg.model, 'BN', 'SyncBN') > 0
-    return cfg
 
 
 @pytest.fixture(scope='module')

@@ -5,7 +5,8 @@
 # most 4096), random 512x1024 crop and flip for training; full resolution
 # for testing.
 # The dataset class is the project's, registered by the custom_imports of
-# _base_/default_runtime.py.
+# _base_/default_runtime.py; loaders and samplers are mmdet's coco_panoptic.
+_base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
 
 dataset_type = 'CityscapesPanopticDataset'
 data_root = 'data/cityscapes/'
@@ -40,12 +41,8 @@ test_pipeline = [
                    'scale_factor'))
 ]
 
+# every training image is kept (filter_cfg=None), as the original
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -53,14 +50,9 @@ train_dataloader = dict(
         data_prefix=dict(
             img='leftImg8bit/train/',
             seg='annotations/cityscapes_panoptic_train/'),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        filter_cfg=None,
+        pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -68,9 +60,7 @@ val_dataloader = dict(
         data_prefix=dict(
             img='leftImg8bit/val/',
             seg='annotations/cityscapes_panoptic_val/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # validation while training: PQ only; tools/test.py adds the per-class PQ

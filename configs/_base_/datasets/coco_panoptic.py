@@ -41,9 +41,13 @@ test_pipeline = [
 ]
 
 # CheckedCocoPanopticDataset: mmdet's dataset that checks the annotation file
-# (category ids, files) when loading it; the Checked loaders check each file
+# (category ids, files) when loading it; the Checked loaders check each file.
+# Every training image is kept (filter_cfg=None), as the original.
 train_dataloader = dict(
-    dataset=dict(type='CheckedCocoPanopticDataset', pipeline=train_pipeline))
+    dataset=dict(
+        type='CheckedCocoPanopticDataset',
+        filter_cfg=None,
+        pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(type='CheckedCocoPanopticDataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -2,7 +2,9 @@
 # classes, 128 x 128 images), written by
 #   python tools/dataset_converters/make_synthetic_panoptic.py \
 #       --out data/synthetic
-# (the project's modules are registered by default_runtime's custom_imports)
+# (the project's modules are registered by default_runtime's custom_imports;
+# loaders and samplers are mmdet's coco_panoptic)
+_base_ = 'mmdet::_base_/datasets/coco_panoptic.py'
 
 dataset_type = 'SyntheticPanopticDataset'
 data_root = 'data/synthetic/'
@@ -40,31 +42,21 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='annotations/panoptic_train.json',
         data_prefix=dict(img='train/', seg='annotations/panoptic_train/'),
-        filter_cfg=dict(filter_empty_gt=False),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        filter_cfg=None,
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='annotations/panoptic_val.json',
         data_prefix=dict(img='val/', seg='annotations/panoptic_val/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # validation while training: PQ only; tools/test.py adds the per-class PQ

@@ -40,11 +40,12 @@ class COPSEndToEnd(COPS):
             ``edge_distances`` are filled from the detector.
         loss_pq (dict): :class:`PQSurrogateLoss` config; class counts are
             filled from the detector.
-        frozen_modules (Sequence[str]): names of sub-modules (e.g.
-            ``'backbone'``, ``'semantic_head.decoder'``) whose parameters
-            are not trained and which always run in eval mode.
-        norm_eval (bool): keep every batch-norm layer in eval mode (frozen
-            statistics) while training.
+        frozen_modules (Sequence[str]): names of sub-modules whose
+            parameters are not trained and which always run in eval mode;
+            the default is the original's stage 2 (backbone and decoders).
+        freeze_norm (bool): freeze every batch-norm layer: eval mode
+            (running statistics) and untrained gamma / beta, as the
+            original's stage 2 (detectron2's ``FrozenBatchNorm2d``).
         keep_pretrain_losses (bool): add the stage-1 losses (semantic CE and
             boundary BCE of the heads' configs) to ``loss_pq``. The paper
             trains stage 2 with the PQ loss only; keeping the stage-1 signal
@@ -55,8 +56,10 @@ class COPSEndToEnd(COPS):
     def __init__(self,
                  amwc_layer: ConfigType,
                  loss_pq: ConfigType,
-                 frozen_modules: Sequence[str] = (),
-                 norm_eval: bool = True,
+                 frozen_modules: Sequence[str] = ('backbone',
+                                                  'semantic_head.decoder',
+                                                  'affinity_head.decoder'),
+                 freeze_norm: bool = True,
                  keep_pretrain_losses: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
@@ -74,18 +77,22 @@ class COPSEndToEnd(COPS):
                 raise ValueError(f'frozen_modules: COPSEndToEnd has no '
                                  f'sub-module "{name}"') from error
             module.requires_grad_(False)
-        self.norm_eval = norm_eval
+        self.freeze_norm = freeze_norm
+        if freeze_norm:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.requires_grad_(False)
         self.keep_pretrain_losses = keep_pretrain_losses
         self.train()
 
     def train(self, mode: bool = True) -> 'COPSEndToEnd':
         """Set the training mode, keeping frozen modules (and batch norms
-        when ``norm_eval``) in eval mode."""
+        when ``freeze_norm``) in eval mode."""
         super().train(mode)
         if mode:
             for name in self.frozen_modules:
                 self.get_submodule(name).eval()
-            if self.norm_eval:
+            if self.freeze_norm:
                 for module in self.modules():
                     if isinstance(module, _BatchNorm):
                         module.eval()
