@@ -176,3 +176,42 @@ def test_stage2_trains_the_original_parts_with_frozen_norms(dataset):
     for module in norms:
         assert not module.training
         assert not any(p.requires_grad for p in module.parameters())
+
+
+@pytest.mark.parametrize('dataset', sorted(ORIGINAL_STUFF_AREA))
+def test_stage2_lrs_follow_the_original(dataset):
+    """The original (train_net.py: Trainer.build_optimizer) divides the lr
+    by 20 per layer group counted back from the solver: semantic head convs
+    1/40, predictor 1/20; affinity head convs 1/60, each offset classifier's
+    3x3 convs 1/40 and its 1x1 conv 1/20; cost scalars 1."""
+    from mmdet.registry import MODELS
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+
+    import projects.cops  # noqa: F401
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', f'cops_r50_{dataset}.py'))
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    lr_of = {
+        id(param): group['lr'] / cfg.optim_wrapper.optimizer.lr
+        for group in optimizer.param_groups for param in group['params']
+    }
+    expected = {
+        'semantic_head.convs.': 1 / 40,
+        'semantic_head.conv_seg.': 1 / 20,
+        'affinity_head.convs.': 1 / 60,
+        'cost_head.': 1.,
+    }
+    for index, classifier in enumerate(model.affinity_head.classifiers):
+        for layer in range(len(classifier)):
+            expected[f'affinity_head.classifiers.{index}.{layer}.'] = (
+                1 / 20 if layer == len(classifier) - 1 else 1 / 40)
+    checked = 0
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        prefix, = [p for p in expected if name.startswith(p)]
+        assert lr_of[id(param)] == pytest.approx(expected[prefix]), name
+        checked += 1
+    assert checked > 0
