@@ -1,14 +1,12 @@
 # COPS stage 2 on the embedded synthetic data: starts from the stage-1
 # checkpoint and trains through the AMWC solver with the PQ surrogate loss
-# (COPS.md §3-5, shrunk for a CPU demo), AMWC inputs with dropout 0.1.
-# Two departures from the paper's stage 2 (cops_r50_cityscapes.py /
-# cops_r50_coco.py: PQ loss only, backbone and decoders frozen, heads at
-# 1/20-1/40 lr, after 50k pretrain iterations), because the demo's
-# 500-iteration stage 1 is far from converged: the whole network trains at
-# one lr, and the stage-1 losses stay on beside the PQ loss (x30). From one
-# stage-1 checkpoint, 200 iterations, seeds 0-4 (README, "Stage 2 vs. more
-# stage 1"): +1.1 PQ / +2.2 PQ_th over 200 more stage-1 iterations, better
-# on every seed; PQ loss only (seeds 0-2): +1.0 +- 1.4 PQ.
+# (arXiv 2106.03188, Sec. 3-5, shrunk for a CPU demo), AMWC inputs with
+# dropout 0.1. Two departures from the paper's stage 2 (cops_r50_*.py: PQ
+# loss only, backbone, decoders and batch norms frozen, heads at reduced
+# lrs, after 50k pretrain iterations), because the demo's 500-iteration
+# stage 1 is far from converged: the whole network trains at one lr, and
+# the stage-1 losses stay on beside the PQ loss (x30); measured in
+# docs/experiments.md, "Stage 2 against more stage 1".
 _base_ = [
     './_base_/synthetic_cops_r18.py',
     './_base_/schedules/end_to_end_adam_poly_20k.py'

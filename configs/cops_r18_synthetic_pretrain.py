@@ -1,5 +1,5 @@
 # COPS stage 1 (pretraining of the semantic and affinity heads) on the
-# embedded synthetic data, sized for a CPU demo (see README): 500
+# embedded synthetic data, sized for a CPU demo (make demo): 500
 # iterations at lr 1e-3 with poly decay, no warm-up.
 _base_ = [
     './_base_/synthetic_cops_r18.py',
