@@ -1,7 +1,7 @@
-"""Fixtures of the inference / demo / evaluation tests: tiny synthetic data,
-a shrunk stage-1 config pointing at it and a freshly initialised checkpoint
-saved the way the runner saves one (state dict + ``meta.dataset_meta``)."""
-import importlib.util
+"""Fixtures of the inference / demo / evaluation tests: a shrunk stage-1
+config pointing at the shared synthetic data (``synthetic_root``) and a
+freshly initialised checkpoint saved the way the runner saves one (state
+dict + ``meta.dataset_meta``)."""
 import os.path as osp
 
 import pytest
@@ -15,34 +15,13 @@ from projects.cops.datasets import SyntheticPanopticDataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(REPO, 'configs/cops_r18_synthetic_pretrain.py')
-GENERATOR = osp.join(REPO,
-                     'tools/dataset_converters/make_synthetic_panoptic.py')
-IMAGE_SIZE, NUM_VAL = 64, 3
-
-
-@pytest.fixture(scope='session')
-def synthetic_root(tmp_path_factory):
-    """2 train / 3 val synthetic images of 64 x 64 (with the instances
-    JSON the generator writes for segm AP)."""
-    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
-                                                  GENERATOR)
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    root = str(tmp_path_factory.mktemp('synthetic')) + '/'
-    generator.generate(
-        root,
-        2,
-        NUM_VAL,
-        seed=0,
-        params=generator.SceneParams(
-            size=IMAGE_SIZE, min_extent=12., max_extent=32.))
-    return root
 
 
 @pytest.fixture(scope='session')
 def cops_config(synthetic_root, tmp_path_factory):
     """The synthetic stage-1 config at tiny widths, no minimum segment
-    areas, its test split and evaluators on ``synthetic_root``; a file."""
+    areas, its test split and evaluators on ``synthetic_root`` (batches of
+    3, so the last of the 4 val images is a partial batch); a file."""
     cfg = Config.fromfile(BASE_CONFIG)
     decoder = dict(
         in_channels=(8, 16, 64),
@@ -68,7 +47,7 @@ def cops_config(synthetic_root, tmp_path_factory):
         'model.test_cfg':
         dict(instance_min_area=0, stuff_min_area=0),
         'test_dataloader.batch_size':
-        2,
+        3,
         'test_dataloader.num_workers':
         0,
         'test_dataloader.persistent_workers':

@@ -6,10 +6,12 @@ import sys
 
 import cv2
 import mmengine
+import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+@pytest.mark.slow
 def test_image_demo_on_a_folder(synthetic_root, cops_config, cops_checkpoint,
                                 tmp_path):
     out_dir = str(tmp_path / 'demo')
@@ -44,6 +46,7 @@ def test_image_demo_on_a_folder(synthetic_root, cops_config, cops_checkpoint,
         assert len(pred['labels']) == len(pred['masks']) > 0
 
 
+@pytest.mark.slow
 def test_image_demo_names_a_missing_checkpoint(cops_config, tmp_path):
     proc = subprocess.run([
         sys.executable,

@@ -1,9 +1,9 @@
 """The synthetic panoptic data: generator, dataset class, config, metric."""
 import copy
-import importlib.util
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import mmcv
@@ -17,6 +17,7 @@ from mmdet.registry import DATASETS, METRICS
 from panopticapi.utils import rgb2id
 
 from projects.cops.datasets import SyntheticPanopticDataset
+from projects.cops.datasets import synthetic_generator as generator
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/_base_/datasets/synthetic_panoptic.py')
@@ -24,16 +25,6 @@ SCRIPT = osp.join(REPO,
                   'tools/dataset_converters/make_synthetic_panoptic.py')
 NUM_TRAIN, NUM_VAL, SIZE = 4, 2, 64
 
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
-                                                  SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = load_generator()
 PARAMS = generator.SceneParams(size=SIZE, min_extent=12., max_extent=32.)
 
 
@@ -97,13 +88,19 @@ def test_generation_is_deterministic(tiny_root, tmp_path):
     assert all(other[name] != first[name] for name in first)
 
 
-def test_command_line(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_command_line(tmp_path):
     out = str(tmp_path / 'cli')
-    monkeypatch.setattr(sys, 'argv', [
-        SCRIPT, '--out', out, '--num-train', '1', '--num-val', '2', '--size',
-        '48', '--max-extent', '24', '--noise-std', '0'
-    ])
-    generator.main()
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    subprocess.run([
+        sys.executable, SCRIPT, '--out', out, '--num-train', '1',
+        '--num-val', '2', '--size', '48', '--max-extent', '24',
+        '--noise-std', '0'
+    ],
+                   check=True,
+                   env=env,
+                   capture_output=True)
     val = load_split(out, 'val')
     assert len(val['images']) == 2
     assert val['info']['seed'] == 0 and val['info']['noise_std'] == 0

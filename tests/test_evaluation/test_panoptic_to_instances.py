@@ -85,6 +85,7 @@ def test_missing_thing_pixels_raise(tmp_path):
         panoptic_to_instances(panoptic, seg_dir)
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
     panoptic, seg_dir, _ = write_panoptic(tmp_path)
     pan_json = tmp_path / 'panoptic.json'

@@ -1,7 +1,6 @@
 """The dataset configs' test evaluators: ground truth given as the
 prediction scores 100 in segm AP (instances JSON written by the generator,
 labels mapped to its categories) and in mIoU."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -15,24 +14,6 @@ from mmdet.structures.mask import mask2bbox
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs/_base_/datasets')
-GENERATOR = osp.join(REPO,
-                     'tools/dataset_converters/make_synthetic_panoptic.py')
-
-
-@pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
-                                                  GENERATOR)
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    root = str(tmp_path_factory.mktemp('synthetic')) + '/'
-    generator.generate(
-        root,
-        1,
-        4,
-        seed=3,
-        params=generator.SceneParams(size=64, min_extent=12., max_extent=32.))
-    return root
 
 
 def test_ground_truth_scores_full_segm_ap_and_miou(synthetic_root):

@@ -5,11 +5,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mmcv_ops import grid_graph
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(ROOT, 'tools', 'analysis_tools')
+
+pytestmark = pytest.mark.slow
 
 
 def run_tool(*args):

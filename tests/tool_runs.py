@@ -1,6 +1,6 @@
-"""Helpers of the reliability tests: tiny synthetic data, shrunk COPS
-stage-1 configs and ``tools/train.py`` runs in subprocesses."""
-import importlib.util
+"""Helpers of the tests that run the tools: shrunk COPS stage-1 configs on
+the shared synthetic data (``synthetic_root``), ``--cfg-options`` pointing a
+config at it, and ``tools/*.py`` runs in subprocesses."""
 import json
 import os
 import os.path as osp
@@ -11,20 +11,17 @@ from glob import glob
 
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASE_CONFIG = osp.join(REPO, 'configs/cops_r18_synthetic_pretrain.py')
-GENERATOR = osp.join(REPO,
-                     'tools/dataset_converters/make_synthetic_panoptic.py')
-NUM_TRAIN, NUM_VAL, IMAGE_SIZE = 12, 4, 64
-RUN_TIMEOUT = 240
+RUN_TIMEOUT = 300
 
 
-def load_generator():
-    spec = importlib.util.spec_from_file_location('make_synthetic_panoptic',
-                                                  GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def generator_info(data_root, split='val'):
+    """The generator's parameters of a split (image size, number of
+    images, ...), as written into the panoptic JSON's ``info``."""
+    with open(osp.join(data_root, 'annotations',
+                       f'panoptic_{split}.json')) as f:
+        return json.load(f)['info']
 
 
 def shrunk_config(data_root,
@@ -37,20 +34,22 @@ def shrunk_config(data_root,
     """A synthetic config (stage 1 unless ``base_config`` says otherwise),
     shrunk for a test of a few seconds.
 
-    Tiny widths, ``data_root`` data at 64 x 64, no validation (testing on
+    Tiny widths, crops of the size of the ``data_root`` images (the shared
+    synthetic data, 64 x 64), no validation (testing on
     the val split with PQ only), a loss log and scalar record every iteration
     (``window_size=1``: the iteration's own value), deterministic seeded
     training; without ``random_augmentation`` the ``Random*`` transforms are
     dropped. ``options`` are merged last (dotted keys).
     """
     cfg = Config.fromfile(base_config)
+    image_size = generator_info(data_root, 'train')['size']
     pipeline = []
     for transform in cfg.train_dataloader.dataset.pipeline:
         if not random_augmentation and transform['type'].startswith('Random'):
             continue
         for key in ('scale', 'crop_size', 'size'):
             if key in transform:
-                transform[key] = (IMAGE_SIZE, IMAGE_SIZE)
+                transform[key] = (image_size, image_size)
         pipeline.append(transform)
     cfg.train_dataloader.dataset.pipeline = pipeline
     decoder = dict(
@@ -122,11 +121,12 @@ def train_command(config, work_dir, *args):
     ]
 
 
-def run_checked(command):
-    """Run ``command``; fail the test with its output's tail on error."""
+def run_checked(command, cwd=REPO):
+    """Run ``command`` from ``cwd``; fail the test with its output's tail on
+    error."""
     proc = subprocess.run(
         command,
-        cwd=REPO,
+        cwd=cwd,
         env=tool_env(),
         capture_output=True,
         text=True,
@@ -140,6 +140,33 @@ def run_checked(command):
         f'{" ".join(command)} failed ({proc.returncode}):\n' +
         '\n'.join(errors[-10:]) + '\n' + output[-2000:])
     return proc
+
+
+def run_tool(script, *args, cwd=REPO):
+    """``python tools/<script> args`` from ``cwd``, checked; its output."""
+    proc = run_checked([sys.executable,
+                        osp.join(REPO, 'tools', script), *args],
+                       cwd=cwd)
+    return proc.stdout + proc.stderr
+
+
+def loader_options():
+    """Batch 2, data in the main process, for every dataloader."""
+    return [
+        f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+        for key in ('batch_size=2', 'num_workers=0',
+                    'persistent_workers=False')
+    ]
+
+
+def data_options(root):
+    """Loader options plus the training and validation data at ``root``."""
+    return loader_options() + [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/panoptic_val.json',
+        f'val_evaluator.seg_prefix={root}annotations/panoptic_val/',
+    ]
 
 
 def train(config, work_dir, *args):

@@ -6,7 +6,7 @@ from glob import glob
 
 import pytest
 from mmengine.config import Config
-from reliability_utils import REPO
+from tool_runs import REPO
 
 CONFIGS = sorted(glob(osp.join(REPO, 'configs', '*.py')))
 

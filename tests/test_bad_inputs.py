@@ -11,7 +11,7 @@ import torch
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from panopticapi.utils import id2rgb, rgb2id
-from reliability_utils import shrunk_config
+from tool_runs import shrunk_config
 
 import projects.cops  # noqa: F401
 from mmdet.evaluation.functional import INSTANCE_OFFSET

@@ -14,10 +14,12 @@ import time
 
 import pytest
 import torch
-from reliability_utils import (RUN_TIMEOUT, REPO, read_scalars, shrunk_config,
-                               tool_env, train, train_command)
+from tool_runs import (RUN_TIMEOUT, REPO, read_scalars, shrunk_config,
+                       tool_env, train, train_command)
 
 from projects.cops_runtime import register_checkpoint_safe_globals
+
+pytestmark = pytest.mark.slow
 
 MAX_ITERS, CHECKPOINT_INTERVAL = 6, 2
 

@@ -11,10 +11,9 @@ from mmdet.registry import MODELS
 from mmengine.registry import init_default_scope
 from test_cops_detector import (EDGE_DISTANCES, NUM_THINGS, batch,
                                 tiny_cops_config)
-from test_cops_train_test_tools import CONFIG as PRETRAIN
-from test_cops_train_test_tools import REPO, data_options, data_root, run
-
-assert data_root  # a pytest fixture, used by name below
+from tool_runs import BASE_CONFIG as PRETRAIN
+from tool_runs import REPO, data_options
+from tool_runs import run_tool as run
 
 FROZEN = ('backbone', 'semantic_head.decoder', 'affinity_head.decoder')
 
@@ -132,6 +131,7 @@ END_TO_END = osp.join(REPO, 'configs/cops_r18_synthetic.py')
 NO_VAL = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1']
 
 
+@pytest.mark.slow
 def test_missing_stage_one_checkpoint_stops_with_the_command(tmp_path):
     proc = subprocess.run([
         sys.executable, 'tools/train.py', END_TO_END, '--work-dir',
@@ -147,8 +147,11 @@ def test_missing_stage_one_checkpoint_stops_with_the_command(tmp_path):
     assert not list(tmp_path.glob('*.pth'))
 
 
-def test_train_stage_one_then_stage_two(data_root, tmp_path):
-    options = [o for o in data_options(data_root) if not o.startswith('test')]
+@pytest.mark.slow
+def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
+    options = [
+        o for o in data_options(synthetic_root) if not o.startswith('test')
+    ]
     stage_one = str(tmp_path / 'stage_one')
     run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
         *options, *NO_VAL, 'train_cfg.max_iters=1',
@@ -166,8 +169,11 @@ def test_train_stage_one_then_stage_two(data_root, tmp_path):
     assert osp.isfile(tmp_path / 'stage_two' / 'iter_2.pth')
 
 
-def test_compare_stage_two_with_continued_stage_one(data_root, tmp_path):
-    options = [o for o in data_options(data_root) if not o.startswith('test')]
+@pytest.mark.slow
+def test_compare_stage_two_with_continued_stage_one(synthetic_root, tmp_path):
+    options = [
+        o for o in data_options(synthetic_root) if not o.startswith('test')
+    ]
     stage_one = str(tmp_path / 'stage_one')
     run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
         *options, *NO_VAL, 'train_cfg.max_iters=1',

@@ -21,11 +21,13 @@ from glob import glob
 import mmengine
 import pytest
 import torch
-from reliability_utils import (NUM_VAL, REPO, read_scalars, run_checked,
-                               shrunk_config, train)
+from tool_runs import (REPO, generator_info, read_scalars, run_checked,
+                       shrunk_config, train)
 
 import projects.cops  # noqa: F401
 from projects.cops_runtime import register_checkpoint_safe_globals
+
+pytestmark = pytest.mark.slow
 
 NUM_ITERS = 3
 NUM_CLASSES = 6  # void label of the synthetic panoptic maps
@@ -106,7 +108,8 @@ def saved_metrics(work_dir):
     }
 
 
-def test_two_process_evaluation_equals_one_process(runs, tmp_path):
+def test_two_process_evaluation_equals_one_process(runs, synthetic_root,
+                                                  tmp_path):
     """``tools/dist_test.sh`` on CPU: the ranks' predictions are gathered
     in dataset order, every image once, and evaluated once: the same
     predictions and PQ as one process."""
@@ -132,7 +135,8 @@ def test_two_process_evaluation_equals_one_process(runs, tmp_path):
         predictions[num_procs] = mmengine.load(out)
     assert metrics[2] == metrics[1]
     assert [result['img_id']
-            for result in predictions[2]] == list(range(1, NUM_VAL + 1))
+            for result in predictions[2]] == list(
+                range(1, generator_info(synthetic_root)['num_images'] + 1))
     for one, two in zip(predictions[1], predictions[2]):
         assert one['img_id'] == two['img_id']
         for key in ('pred_panoptic_seg', 'pred_sem_seg'):
