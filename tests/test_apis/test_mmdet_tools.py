@@ -66,6 +66,7 @@ def test_publish_model_keeps_meta_and_state_dict(tmp_path):
     assert torch.equal(result['state_dict']['weight'], torch.arange(3.))
 
 
+@pytest.mark.slow
 def test_unknown_tool_is_named(tmp_path):
     proc = run([WRAPPER, 'analysis_tools/no_such_tool.py'], tmp_path)
     assert proc.returncode != 0

@@ -28,19 +28,6 @@ def load_tool(path):
     return module
 
 
-@pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory):
-    generator = load_tool('tools/dataset_converters/make_synthetic_panoptic.py')
-    root = str(tmp_path_factory.mktemp('synthetic')) + '/'
-    generator.generate(
-        root,
-        1,
-        6,
-        seed=5,
-        params=generator.SceneParams(size=64, min_extent=12., max_extent=32.))
-    return root
-
-
 def perturbed_predictions(dataset):
     """mmdet-format panoptic maps (class + instance * INSTANCE_OFFSET, void
     = C) from the ground truth: image 0 exact, the others shifted, with a
