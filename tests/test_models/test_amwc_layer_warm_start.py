@@ -30,7 +30,7 @@ def test_exact_finite_difference_with_warm_start():
     # 1x4 pixels, two stuff classes, every pixel prefers class 0 by 1; the
     # loss wants pixel 3 out of the class-0 mask: at lam = 10 it moves, so
     # the gradient is the same exact finite difference as cold
-    # (tests/test_models/test_amwc_layer.py)
+    # (tests/test_models/test_layers/test_amwc_layer.py)
     node_costs = torch.zeros(1, 2, 1, 4)
     node_costs[:, 0] = -1
     for baseline in ('amwc', 'mwc'):

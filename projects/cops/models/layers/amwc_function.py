@@ -18,7 +18,7 @@ costs ``c + lam * g``, the gradient is ``(y_lam - y) / lam`` w.r.t. ``c``
 (summed per class) and ``(z_lam - z) / lam`` w.r.t. ``w``, averaged over K
 samples of ``lam``. Raising the cost of a label where ``g > 0`` removes it
 there, so a gradient step lowers the loss (the sign is checked by
-``tests/test_models/test_amwc_layer_gradient.py``).
+``tests/test_models/test_layers/test_amwc_layer_gradient.py``).
 
 Incoming gradient without dense masks: the statistics are linear in the
 masks, so the gradient of segment m at pixel p is
