@@ -14,7 +14,8 @@ from projects.cops.models.layers import AMWCLayer
 from projects.cops.models.layers.amwc_function import BASELINE_LAMBDA_FRACTION
 from projects.cops.models.losses import PQSurrogateLoss
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 # 2 images of 160 x 160 grid points, COCO's classes and offsets; costs that
 # make every 2 x 2 block its own instance (6,400 clusters per image, as an
