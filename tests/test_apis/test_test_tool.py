@@ -73,7 +73,7 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
     # per-image PQ in the run's work dir; the lowest-PQ images logged and
     # their painted images copied to painted/worst/ in rank order
     records = load(glob.glob(str(tmp_path / '*' / 'per_image_pq.json'))[0])
-    assert len(records) == 3
+    assert len(records) == 4
     with open(glob.glob(str(tmp_path / '*' / 'per_image_pq.csv'))[0]) as f:
         rows = list(csv.DictReader(f))
     assert [row['img_path'] for row in rows] == [
@@ -83,7 +83,7 @@ def test_test_tool_reports_every_metric(cops_config, cops_checkpoint,
         'img_id', 'img_path', 'PQ', 'SQ', 'RQ', 'PQ_th', 'SQ_th', 'RQ_th',
         'PQ_st', 'SQ_st', 'RQ_st'
     }
-    assert 'the 3 images of lowest PQ' in output
+    assert 'the 4 images of lowest PQ' in output
     ranked = sorted(records, key=lambda record: record['PQ'])
     worst = sorted(glob.glob(str(tmp_path / '*' / 'painted' / 'worst' / '*')))
     assert [osp.basename(path) for path in worst] == [
