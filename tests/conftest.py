@@ -1,6 +1,7 @@
 """Test-suite configuration: the one synthetic dataset the tests share.
 
-Tests that launch a tools/ or demo/ process are marked ``slow``
+Tests that launch processes (tools/ or demo/ scripts, torchrun, worker
+processes) are marked ``slow``
 (``pytest -m "not slow"`` is the fast tier; ``make test`` runs all).
 """
 import pytest

@@ -49,6 +49,7 @@ def sync_bn_rank(rank, init_file, results):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_processes_normalise_like_one_batch(tmp_path):
     results = mp.Manager().dict()
     mp.start_processes(

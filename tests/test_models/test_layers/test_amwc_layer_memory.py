@@ -60,6 +60,7 @@ print('edge gradient', bool(edge_costs.grad.any()))
 '''
 
 
+@pytest.mark.slow
 def test_fragmented_solution_under_a_memory_limit():
     proc = subprocess.run(
         [sys.executable, '-c', FRAGMENTED, '2500'],

@@ -1,5 +1,6 @@
 """PQ surrogate loss under DDP (gloo, CPU): 2 processes with B images each
 compute the loss and the gradients of 1 process with 2 B images."""
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -43,6 +44,7 @@ def run_rank(rank, init_file, out_dir):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_with_the_whole_batch(tmp_path):
     mp.spawn(
         run_rank, args=(str(tmp_path / 'init'), str(tmp_path)), nprocs=2)
