@@ -69,10 +69,10 @@ class CopsPanopticMetric(CocoPanopticMetric):
                  num_worst: int = 10,
                  per_image_prefix: Optional[str] = None,
                  **kwargs) -> None:
+        super().__init__(**kwargs)  # first: mmdet's __del__ reads tmp_dir
         if backend not in BACKENDS:
             raise ValueError(
                 f'backend must be one of {BACKENDS}, got {backend!r}')
-        super().__init__(**kwargs)
         if backend == 'hotcoco':
             if self._coco_api is None:
                 raise ValueError("backend='hotcoco' needs ann_file (or use "
