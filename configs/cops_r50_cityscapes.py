@@ -18,6 +18,8 @@ load_from = 'work_dirs/cops_r50_cityscapes_pretrain/iter_50000.pth'
 
 model = dict(
     type='COPSEndToEnd',
+    # every weight comes from load_from: no ImageNet file needed here
+    backbone=dict(init_cfg=None),
     # areas in points of the stride-4 output grid, as the original: it
     # drops clusters under 12 // 4 points; its training foreground areas
     # are 200 / 4 (instances) and 2048 / 4 / 4 (stuff, also reduced for

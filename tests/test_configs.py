@@ -148,6 +148,19 @@ def test_stage2_targets_weigh_instances_as_the_original(dataset):
         assert targets.small_instance_area == 4096
         assert targets.stride == cfg.model.get('output_stride', 4)
 @pytest.mark.parametrize('dataset', sorted(ORIGINAL_STUFF_AREA))
+def test_stage2_needs_no_imagenet_file(dataset):
+    """Stage 2 takes every weight from ``load_from``: its backbone has no
+    ``init_cfg``, so a user without the ImageNet file (e.g. fine-tuning a
+    converted release) can train it; stage 1 keeps the file."""
+    stage2 = Config.fromfile(
+        osp.join(REPO, 'configs', f'cops_r50_{dataset}.py'))
+    stage1 = Config.fromfile(
+        osp.join(REPO, 'configs', f'cops_r50_{dataset}_pretrain.py'))
+    assert stage2.model.backbone.init_cfg is None
+    assert stage1.model.backbone.init_cfg.type == 'Pretrained'
+
+
+@pytest.mark.parametrize('dataset', sorted(ORIGINAL_STUFF_AREA))
 def test_stage2_trains_the_original_parts_with_frozen_norms(dataset):
     """The original's stage 2 (train_net.py: Trainer.build_optimizer with
     FREEZE_*_TILL 1 and FREEZE_BN) trains the heads after the decoders and
