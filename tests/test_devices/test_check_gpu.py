@@ -2,13 +2,10 @@
 and its Python part run end to end and write their figures."""
 import json
 import math
-import os
-import os.path as osp
 import subprocess
 
 import pytest
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tool_runs import REPO, tool_env
 
 
 @pytest.mark.slow
@@ -18,7 +15,7 @@ def test_check_gpu_script_runs_on_cpu(tmp_path):
         '128', '--batch-size', '2', '--train-steps', '1', '--test-size', '128',
         '256', '--repeats', '1'
     ]
-    env = dict(os.environ, OUT=str(tmp_path))
+    env = dict(tool_env(), OUT=str(tmp_path))
     proc = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -49,7 +46,7 @@ def test_check_gpu_refuses_cuda_without_a_gpu(tmp_path):
         pytest.skip('a GPU is visible')
     proc = subprocess.run(['bash', 'tools/check_gpu.sh'],
                           cwd=REPO,
-                          env=dict(os.environ, OUT=str(tmp_path)),
+                          env=dict(tool_env(), OUT=str(tmp_path)),
                           capture_output=True,
                           text=True)
     assert proc.returncode != 0
