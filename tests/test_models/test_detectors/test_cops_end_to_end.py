@@ -147,8 +147,9 @@ def test_missing_stage_one_checkpoint_stops_with_the_command(tmp_path):
     assert not list(tmp_path.glob('*.pth'))
 
 
-@pytest.mark.slow
-def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
+def _train_stage_one(synthetic_root, tmp_path):
+    """One stage-1 iteration on the synthetic data: the training data
+    options and the work dir holding ``iter_1.pth``."""
     options = [
         o for o in data_options(synthetic_root) if not o.startswith('test')
     ]
@@ -156,6 +157,12 @@ def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
     run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
         *options, *NO_VAL, 'train_cfg.max_iters=1',
         'default_hooks.checkpoint.interval=1')
+    return options, stage_one
+
+
+@pytest.mark.slow
+def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
+    options, stage_one = _train_stage_one(synthetic_root, tmp_path)
     output = run('train.py', END_TO_END, '--work-dir',
                  str(tmp_path / 'stage_two'), '--cfg-options', *options,
                  *NO_VAL, f'load_from={stage_one}/iter_1.pth',
@@ -171,13 +178,7 @@ def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
 
 @pytest.mark.slow
 def test_compare_stage_two_with_continued_stage_one(synthetic_root, tmp_path):
-    options = [
-        o for o in data_options(synthetic_root) if not o.startswith('test')
-    ]
-    stage_one = str(tmp_path / 'stage_one')
-    run('train.py', PRETRAIN, '--work-dir', stage_one, '--cfg-options',
-        *options, *NO_VAL, 'train_cfg.max_iters=1',
-        'default_hooks.checkpoint.interval=1')
+    options, stage_one = _train_stage_one(synthetic_root, tmp_path)
     command = ('analysis_tools/compare_stage2.py', END_TO_END,
                f'{stage_one}/iter_1.pth', '--work-dir',
                str(tmp_path / 'compare'), '--name', 'lam_1_10',

@@ -81,18 +81,22 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
     edges = torch.tensor([[0, 3], [1, 4], [2, 5], [0, 1], [1, 2], [3, 4],
                           [4, 5]])
     edge_logits = torch.tensor([0., 3., 3., 1., -2., 1., -1.])
-    result = amwc_to_panoptic(
-        labels,
-        clusters,
-        sem_logits,
-        edges,
-        edge_logits,
-        IS_THING,
-        img_shape=(4, 6),
-        ori_shape=(4, 6),
-        stride=2,
-        instance_min_area=8,
-        stuff_min_area=1)
+
+    def solve(instance_min_area):
+        return amwc_to_panoptic(
+            labels,
+            clusters,
+            sem_logits,
+            edges,
+            edge_logits,
+            IS_THING,
+            img_shape=(4, 6),
+            ori_shape=(4, 6),
+            stride=2,
+            instance_min_area=instance_min_area,
+            stuff_min_area=1)
+
+    result = solve(instance_min_area=8)
     # the second instance has 8 pixels: kept; stuff: 8 pixels, kept
     expected_grid = torch.tensor([[1, OFF, OFF], [1, 2 * OFF, 2 * OFF]])
     expected = expected_grid.repeat_interleave(2, 0).repeat_interleave(2, 1)
@@ -115,17 +119,6 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
             up[expected == 2 * OFF].mean() + 8 / 12
         ]))
 
-    small = amwc_to_panoptic(
-        labels,
-        clusters,
-        sem_logits,
-        edges,
-        edge_logits,
-        IS_THING,
-        img_shape=(4, 6),
-        ori_shape=(4, 6),
-        stride=2,
-        instance_min_area=9,
-        stuff_min_area=1)
+    small = solve(instance_min_area=9)
     assert (small['pan_seg'][:, 2:] == 2).all()
     assert small['masks'].shape == (0, 4, 6)
