@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
+from ..utils.weight_init import c2_xavier_init
 
 
 def centred_differences(feats: Tensor, distance: int) -> Tensor:
@@ -148,6 +149,17 @@ class COPSAffinityHead(BaseModule):
                         groups=groups,
                         **conv_kwargs), nn.Conv2d(hidden[1], 2, 1)))
         self.loss_boundary = MODELS.build(loss_boundary)
+
+    def init_weights(self) -> None:
+        """As the original: every conv of the head and of the edge
+        classifiers as detectron2's ``c2_xavier_fill``; once, and only
+        without an ``init_cfg`` (which would say otherwise)."""
+        fresh = not self.is_init and self.init_cfg is None
+        super().init_weights()
+        if fresh:
+            c2_xavier_init([*self.convs, *(conv for classifier in
+                                           self.classifiers
+                                           for conv in classifier)])
 
     def forward(self, feats: Tuple[Tensor, ...], sem_logits: Tensor) -> Tensor:
         """Boundary logits.

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
+from ..utils.weight_init import c2_xavier_init
 
 
 @MODELS.register_module()
@@ -113,6 +114,20 @@ class DeepLabV3PlusDecoder(BaseModule):
                     **conv_kwargs))
             top_channels = decoder_channels
         self.out_channels = top_channels
+
+    def init_weights(self) -> None:
+        """As detectron2's ``DeepLabV3PlusHead`` and ``ASPP``: the plain
+        convs (ASPP 1x1 branch, pooling, ASPP projection, skip projections)
+        as ``c2_xavier_fill``; the depthwise-separable convs keep mmcv's
+        default, equal to ``c2_msra_fill``. Once, and only without an
+        ``init_cfg`` (which would say otherwise)."""
+        fresh = not self.is_init and self.init_cfg is None
+        super().init_weights()
+        if fresh:
+            c2_xavier_init([
+                self.aspp[0], self.image_pool, self.aspp_project[0],
+                *self.skip_projections
+            ])
 
     def image_pooling(self, x: Tensor) -> Tensor:
         """ASPP image-pooling branch of ``[B, C, h, w]`` features: average

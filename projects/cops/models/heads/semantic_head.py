@@ -4,11 +4,12 @@ from typing import Dict, Tuple
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, normal_init
 from torch import Tensor
 
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
+from ..utils.weight_init import c2_xavier_init
 
 
 @MODELS.register_module()
@@ -54,6 +55,16 @@ class COPSSemanticHead(BaseModule):
                 act_cfg=act_cfg))
         self.conv_seg = nn.Conv2d(head_channels, num_classes, 1)
         self.loss_sem = MODELS.build(loss_sem)
+
+    def init_weights(self) -> None:
+        """As the original: head convs as detectron2's ``c2_xavier_fill``,
+        the predictor normal(0, 0.001) with bias 0; once, and only without
+        an ``init_cfg`` (which would say otherwise)."""
+        fresh = not self.is_init and self.init_cfg is None
+        super().init_weights()
+        if fresh:
+            c2_xavier_init(self.convs)
+            normal_init(self.conv_seg, std=0.001)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Class logits ``[B, num_classes, H/4, W/4]`` from the backbone
