@@ -7,15 +7,14 @@ import torch
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
-                      grid_maps_to_edge_values, solve_amwc_batch)
+from mmcv_ops import AmwcResult, edge_values_to_grid_maps
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from ..utils import (amwc_to_panoptic, stack_grid_targets,
-                     stack_pixel_targets)
+from ..utils import (amwc_to_panoptic, grid_problems, solve_grid_amwc,
+                     stack_grid_targets, stack_pixel_targets)
 
 
 @MODELS.register_module()
@@ -26,8 +25,8 @@ class COPS(BaseDetector):
     (boundary logits of pixel pairs at several offsets), both at stride
     ``output_stride``. ``loss`` trains them with the stage-1 (pretrain)
     losses; ``predict`` turns the logits into AMWC costs
-    (:class:`AMWCCostHead`), solves one AMWC per image with
-    ``mmcv_ops.solve_amwc_batch`` (thing classes partitionable) and writes
+    (:class:`AMWCCostHead`), solves one AMWC per image on its valid grid
+    (:func:`solve_grid_amwc`, thing classes partitionable) and writes
     mmdet's panoptic, semantic and instance predictions.
 
     Args:
@@ -159,41 +158,13 @@ class COPS(BaseDetector):
             for sample in batch_data_samples
         ]
 
-    def graph_inputs(
-        self, node_maps: Tensor, edge_maps: Tensor,
-        grid_shapes: Sequence[Tuple[int, int]]
-    ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
-        """Crop each image's grid and flatten it into a graph.
-
-        Differentiable in ``node_maps`` and ``edge_maps``.
-
-        Args:
-            node_maps (Tensor): ``[B, C, h, w]`` per-point values.
-            edge_maps (Tensor): ``[B, D, 2, h, w]`` per-pair values.
-            grid_shapes (Sequence[tuple]): Valid ``(h_i, w_i)`` per image.
-
-        Returns:
-            tuple[list[Tensor]]: per image the node values ``[h_i * w_i, C]``
-            (node index ``y * w_i + x``), the edges ``[E_i, 2]`` int64 of
-            ``mmcv_ops.grid_graph`` and the edge values ``[E_i]``.
-        """
-        nodes, edges, edge_values = [], [], []
-        for node_map, edge_map, (height, width) in zip(node_maps, edge_maps,
-                                                       grid_shapes):
-            nodes.append(node_map[:, :height, :width].flatten(1).t())
-            edges.append(grid_graph(height, width, self.edge_distances))
-            edge_values.append(
-                grid_maps_to_edge_values(edge_map[..., :height, :width],
-                                         self.edge_distances))
-        return nodes, edges, edge_values
-
     def solve(self, sem_logits: Tensor, boundary_logits: Tensor,
-              grid_shapes: Sequence[Tuple[int, int]]) -> list:
+              grid_shapes: Sequence[Tuple[int, int]]) -> List[AmwcResult]:
         """One AMWC per image on its valid grid (no gradient).
 
         The costs are computed where the network runs; the solver copies
         the whole batch to the host at once and returns the solutions on
-        that device (``mmcv_ops.solve_amwc_batch``).
+        that device (:func:`solve_grid_amwc`).
 
         Args:
             sem_logits (Tensor): ``[B, C, h, w]``.
@@ -201,29 +172,95 @@ class COPS(BaseDetector):
             grid_shapes (Sequence[tuple]): Valid ``(h_i, w_i)`` per image.
 
         Returns:
-            list: ``mmcv_ops.AmwcResult`` per image (``labels``,
-            ``clusters`` ``[h_i * w_i]``, ``cut``, on the logits' device;
-            ``objective``).
+            list[AmwcResult]: per image ``labels``, ``clusters``
+            ``[h_i * w_i]`` and ``cut`` on the logits' device, and the
+            ``objective``.
         """
         # float32: under mixed precision the logits may be half floats,
         # which the solver does not take
         node_costs, edge_costs = self.cost_head(
             sem_logits.detach().float(),
             boundary_logits.detach().float())
-        nodes, edges, costs = self.graph_inputs(node_costs, edge_costs,
-                                                grid_shapes)
-        return solve_amwc_batch(
-            nodes,
-            edges,
-            costs,
+        _, solutions = solve_grid_amwc(
+            node_costs,
+            edge_costs,
+            self.edge_distances,
             self.is_thing,
+            grid_shapes,
             num_threads=self.test_cfg['num_threads'])
+        return solutions
+
+    def postprocess(self, solutions: Sequence[AmwcResult],
+                    sem_logits: Tensor, boundary_logits: Tensor,
+                    grid_shapes: Sequence[Tuple[int, int]],
+                    batch_data_samples: SampleList,
+                    rescale: bool) -> List[Dict[str, Tensor]]:
+        """Panoptic results of the solutions, on the logits' device.
+
+        Returns:
+            list[dict]: per image the output of :func:`amwc_to_panoptic` at
+            ``ori_shape`` when ``rescale`` else at ``img_shape``, plus
+            ``cut`` ``[2 * D, h_i, w_i]`` bool, the cut edges as maps.
+        """
+        sem_logits = sem_logits.detach().float()
+        device = sem_logits.device
+        is_thing = self.is_thing.to(device)
+        # the logits on the solved graphs: the instance scores read them
+        problems = grid_problems(sem_logits,
+                                 boundary_logits.detach().float(),
+                                 self.edge_distances, grid_shapes)
+        results = []
+        for sample, solution, sem, edges, edge_logits, grid_shape in zip(
+                batch_data_samples, solutions, sem_logits, problems.edges,
+                problems.edge_values, grid_shapes):
+            height, width = grid_shape
+            img_shape = sample.metainfo['img_shape'][:2]
+            result = amwc_to_panoptic(
+                solution.labels,
+                solution.clusters,
+                sem[:, :height, :width],
+                edges.to(device),
+                edge_logits,
+                is_thing,
+                img_shape=img_shape,
+                ori_shape=sample.metainfo['ori_shape'][:2]
+                if rescale else img_shape,
+                stride=self.output_stride,
+                instance_min_area=self.test_cfg['instance_min_area'],
+                stuff_min_area=self.test_cfg['stuff_min_area'])
+            result['cut'] = edge_values_to_grid_maps(
+                solution.cut, height, width,
+                self.edge_distances).flatten(0, 1)
+            results.append(result)
+        return results
+
+    def add_pred_to_datasample(self, data_samples: SampleList,
+                               results_list: List[Dict[str, Tensor]]
+                               ) -> SampleList:
+        """Write :meth:`postprocess`'s results into the data samples
+        (fields listed in :meth:`predict`)."""
+        for sample, result in zip(data_samples, results_list):
+            sample.pred_panoptic_seg = PixelData(
+                sem_seg=result['pan_seg'][None])
+            sample.pred_sem_seg = PixelData(sem_seg=result['sem_seg'][None])
+            sample.pred_instances = InstanceData(
+                masks=result['masks'],
+                labels=result['labels'],
+                scores=result['scores'],
+                bboxes=mask2bbox(result['masks']))
+            sample.pred_boundaries = PixelData(
+                metainfo=dict(
+                    edge_distances=self.edge_distances,
+                    stride=self.output_stride),
+                cut=result['cut'])
+        return data_samples
 
     def predict(self,
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
-        """Panoptic inference.
+        """Panoptic inference: network, :meth:`solve`, :meth:`postprocess`,
+        :meth:`add_pred_to_datasample`.
 
         Fills per sample ``pred_panoptic_seg`` (``PixelData`` with
         ``sem_seg`` ``[1, H, W]`` int64, ``class + k * INSTANCE_OFFSET``,
@@ -240,7 +277,8 @@ class COPS(BaseDetector):
         post-processing runs on the device. The metainfo gets the batch's
         wall-clock seconds per image of each stage, ``time_network``
         (backbone and heads), ``time_solver`` (costs, copies and AMWC) and
-        ``time_postprocess``, read by ``InferenceTimeMetric``.
+        ``time_postprocess`` (post-processing and packing), read by
+        ``InferenceTimeMetric``.
         """
         clock = _StageClock(batch_inputs.device)
         sem_logits, boundary_logits = self.forward_heads(batch_inputs)
@@ -248,44 +286,9 @@ class COPS(BaseDetector):
         grid_shapes = self.grid_shapes(batch_data_samples)
         solutions = self.solve(sem_logits, boundary_logits, grid_shapes)
         clock.lap('solver')
-        sem_logits = sem_logits.detach().float()
-        device = sem_logits.device
-        is_thing = self.is_thing.to(device)
-        _, edges, edge_logits = self.graph_inputs(
-            sem_logits,
-            boundary_logits.detach().float(), grid_shapes)
-        for sample, solution, sem, edge, edge_logit, (height, width) in zip(
-                batch_data_samples, solutions, sem_logits, edges,
-                edge_logits, grid_shapes):
-            img_shape = sample.metainfo['img_shape'][:2]
-            result = amwc_to_panoptic(
-                solution.labels,
-                solution.clusters,
-                sem[:, :height, :width],
-                edge.to(device),
-                edge_logit,
-                is_thing,
-                img_shape=img_shape,
-                ori_shape=sample.metainfo['ori_shape'][:2]
-                if rescale else img_shape,
-                stride=self.output_stride,
-                instance_min_area=self.test_cfg['instance_min_area'],
-                stuff_min_area=self.test_cfg['stuff_min_area'])
-            sample.pred_panoptic_seg = PixelData(
-                sem_seg=result['pan_seg'][None])
-            sample.pred_sem_seg = PixelData(sem_seg=result['sem_seg'][None])
-            sample.pred_instances = InstanceData(
-                masks=result['masks'],
-                labels=result['labels'],
-                scores=result['scores'],
-                bboxes=mask2bbox(result['masks']))
-            sample.pred_boundaries = PixelData(
-                metainfo=dict(
-                    edge_distances=self.edge_distances,
-                    stride=self.output_stride),
-                cut=edge_values_to_grid_maps(solution.cut, height, width,
-                                             self.edge_distances).flatten(
-                                                 0, 1))
+        results = self.postprocess(solutions, sem_logits, boundary_logits,
+                                   grid_shapes, batch_data_samples, rescale)
+        self.add_pred_to_datasample(batch_data_samples, results)
         clock.lap('postprocess')
         per_image = {
             f'time_{stage}': seconds / len(batch_data_samples)

@@ -1,13 +1,14 @@
 """Autograd function: AMWC solve forward, MWC-perturbation backward (COPS).
 
-Forward: the asymmetric multiway cut (AMWC) of every image, solved by the
-threaded ``mmcv_ops.solve_amwc_batch``. Its panoptic segments (one per stuff
-class present, one per thing cluster of at least ``min_instance_area``
-pixels) are returned as a segment-id map plus, per segment, its class and
-the differentiable statistics a region-based loss needs: the weighted
-overlap with each region of a given region map (the ground-truth segments),
-the weighted area and the area. Memory is O(N + M * R) for N pixels, M
-segments and R regions; no [M, N] mask is ever built.
+Forward: the asymmetric multiway cut (AMWC) of every image on its whole
+grid, solved in one batch by ``utils.grid_amwc.solve_grid_amwc`` (the path
+inference takes too). Its panoptic segments (one per stuff class present,
+one per thing cluster of at least ``min_instance_area`` pixels) are returned
+as a segment-id map plus, per segment, its class and the differentiable
+statistics a region-based loss needs: the weighted overlap with each region
+of a given region map (the ground-truth segments), the weighted area and the
+area. Memory is O(N + M * R) for N pixels, M segments and R regions; no
+[M, N] mask is ever built.
 
 Backward (Vlastelica et al., ICLR 2020, on "extended labels"): every
 predicted segment is its own label, plus plain labels (below); each label's
@@ -57,10 +58,9 @@ from mmengine.logging import print_log
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from mmcv_ops import (edge_values_to_grid_maps, grid_graph,
-                      grid_maps_to_edge_values, solve_amwc_batch,
-                      solve_mwc_batch)
+from mmcv_ops import edge_values_to_grid_maps, solve_mwc_batch
 from mmcv_ops.device import to_host
+from ..utils.grid_amwc import solve_grid_amwc
 
 # Strength of the 'mwc' baseline solve's perturbation relative to
 # lambda_start: breaks ties between same-class labels, moves nothing else.
@@ -216,21 +216,22 @@ class AMWCFunction(torch.autograd.Function):
                 weights: Tensor, partitionable: Tensor,
                 settings: AMWCSettings) -> Tuple[Tensor, ...]:
         batch, num_classes, height, width = node_costs.shape
-        edges = grid_graph(height, width, settings.offsets)
         # the solver's inputs to the host in one copy (the costs as float32:
         # under mixed precision they may be half floats)
-        pixel_costs, edge_maps, regions, weights, partitionable = to_host(
+        host_costs, edge_maps, regions, weights, partitionable = to_host(
             (node_costs.float(), edge_maps.float(), regions, weights,
              partitionable))
-        pixel_costs = pixel_costs.flatten(2).transpose(1, 2)
-        edge_costs = grid_maps_to_edge_values(edge_maps, settings.offsets)
         partitionable = partitionable.bool()
-        results = solve_amwc_batch(
-            list(pixel_costs),
-            edges,
-            list(edge_costs),
+        # the whole grid: padding is void in the targets (COPSEndToEnd)
+        problems, results = solve_grid_amwc(
+            host_costs,
+            edge_maps,
+            settings.offsets,
             partitionable,
             num_threads=settings.num_threads)
+        pixel_costs = torch.stack(problems.node_values)
+        edge_costs = torch.stack(problems.edge_values)
+        edges = problems.edges[0]
         labels = torch.stack([r.labels for r in results])
         clusters = torch.stack([r.clusters for r in results])
         cut = torch.stack([r.cut for r in results])
