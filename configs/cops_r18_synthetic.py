@@ -1,52 +1,11 @@
-# COPS stage 2 on the embedded synthetic data: starts from the stage-1
-# checkpoint and trains through the AMWC solver with the PQ surrogate loss
-# (arXiv 2106.03188, Sec. 3-5, shrunk for a CPU demo), AMWC inputs with
-# dropout 0.1. Two departures from the paper's stage 2 (cops_r50_*.py: PQ
-# loss only, backbone, decoders and batch norms frozen, heads at reduced
-# lrs, after 50k pretrain iterations), because the demo's 500-iteration
-# stage 1 is far from converged: the whole network trains at one lr, and
-# the stage-1 losses stay on beside the PQ loss (x30); measured in
-# docs/experiments.md, "Stage 2 against more stage 1".
-_base_ = [
-    './_base_/synthetic_cops_r18.py',
-    './_base_/schedules/end_to_end_adam_poly_20k.py'
-]
-
-# stage-1 checkpoint; tools/train.py stops at once when it is missing and
-# names the command that writes it (python tools/train.py pretrain_config)
-pretrain_config = 'configs/cops_r18_synthetic_pretrain.py'
-load_from = 'work_dirs/cops_r18_synthetic_pretrain/iter_500.pth'
-max_iters = 200
-warmup_iters = 20
+# COPS stage 2 on the embedded synthetic data (make demo): the paper's
+# protocol (_base_/synthetic_cops_r18_end_to_end.py) with two departures,
+# because the demo's 500-iteration stage 1 is far from converged: the
+# whole network trains at one lr (1e-3), and the stage-1 losses stay on
+# beside the PQ loss; measured in docs/experiments.md, "Stage 2 against
+# more stage 1".
+_base_ = './_base_/synthetic_cops_r18_end_to_end.py'
 
 model = dict(
-    type='COPSEndToEnd',
-    # 2 grid points = the 32 px of test_cfg.instance_min_area at stride 4
-    amwc_layer=dict(
-        type='AMWCLayer',
-        min_instance_area=2,
-        # deliberate, measured (docs/faithfulness.md): MWC baseline and a
-        # plain label per thing class in the backward
-        baseline='mwc',
-        plain_thing_labels=True),
-    # areas in points of the 32 x 32 output grid
-    loss_pq=dict(
-        type='PQSurrogateLoss',
-        thing_min_area=2,
-        stuff_min_area=4,
-        loss_weight=30.0),
-    keep_pretrain_losses=True,
-    frozen_modules=(),
-    freeze_norm=False)
-
-# the whole network at one lr (1e-3)
+    keep_pretrain_losses=True, frozen_modules=(), freeze_norm=False)
 optim_wrapper = dict(paramwise_cfg=dict(_delete_=True))
-param_scheduler = [
-    dict(_base_.param_scheduler[0], end=warmup_iters),
-    dict(_base_.param_scheduler[1], begin=warmup_iters, end=max_iters)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-auto_scale_lr = dict(base_batch_size=8)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

@@ -6,9 +6,10 @@ checkpoint, train
 
 - ``stage2``: the end-to-end config (PQ surrogate loss through the AMWC
   solver), with ``--cfg-options`` applied (the variant under study), and
-- ``stage1``: the same config with the model of its ``pretrain_config``
-  (semantic and boundary losses): same data, batch size, optimizer, lr
-  schedule and iterations, so that only the training signal differs,
+- ``stage1``: the same config with the model and optimizer of its
+  ``pretrain_config`` (semantic and boundary losses, every parameter at the
+  stage-1 lr): same data, batch size, lr schedule and iterations, so that
+  only the training signal differs,
 
 for every seed of ``--seeds``, then prints PQ, PQ_th, PQ_st, SQ_th, RQ_th of each
 run (the validation at the end of training), their means and the paired
@@ -66,7 +67,8 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='overrides of the stage-2 config (the variant); data, schedule '
-        'and evaluation overrides apply to both runs')
+        'and evaluation overrides apply to both runs, model and optimizer '
+        'ones to the stage-2 run only')
     return parser.parse_args()
 
 
@@ -78,9 +80,12 @@ def stage_configs(args):
     if not stage2.get('pretrain_config'):
         raise KeyError(f'{args.config} names no pretrain_config (the stage-1 '
                        'config to continue)')
+    pretrain = Config.fromfile(osp.join(REPO_ROOT, stage2.pretrain_config))
     stage1 = copy.deepcopy(stage2)
-    stage1.model = Config.fromfile(
-        osp.join(REPO_ROOT, stage2.pretrain_config)).model
+    # stage 1 continued: its own losses and optimizer (no frozen parts or
+    # per-module lrs, which belong to the stage-2 method under study)
+    stage1.model = pretrain.model
+    stage1.optim_wrapper = pretrain.optim_wrapper
     return {args.name: stage2, 'stage1': stage1}
 
 

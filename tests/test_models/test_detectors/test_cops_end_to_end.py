@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 from mmdet.registry import MODELS
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from test_cops_detector import (EDGE_DISTANCES, NUM_THINGS, batch,
                                 tiny_cops_config)
@@ -184,7 +185,8 @@ def test_compare_stage_two_with_continued_stage_one(synthetic_root, tmp_path):
                str(tmp_path / 'compare'), '--name', 'lam_1_10',
                '--cfg-options', *options, 'train_cfg.max_iters=2',
                'train_cfg.val_interval=2',
-               'model.amwc_layer.lambda_range=(1.,10.)')
+               'model.amwc_layer.lambda_range=(1.,10.)',
+               'optim_wrapper.optimizer.lr=0.002')
     output = run(*command)
     for row in ('lam_1_10 seed 0', 'stage1 seed 0', 'stage1 mean +- std',
                 'lam_1_10 - stage1 (paired)'):
@@ -196,6 +198,14 @@ def test_compare_stage_two_with_continued_stage_one(synthetic_root, tmp_path):
     dumped = (tmp_path / 'compare' / 'lam_1_10' / 'seed0' /
               'config.py').read_text()
     assert 'lambda_range=(\n' in dumped or 'lambda_range=(1.0, 10.0)' in dumped
+    # ... and its optimizer: stage 1 continues with the pretrain config's
+    variant_optim = Config.fromfile(
+        tmp_path / 'compare' / 'lam_1_10' / 'seed0' / 'config.py').optim_wrapper
+    stage_one_optim = Config.fromfile(tmp_path / 'compare' / 'stage1' /
+                                      'seed0' / 'config.py').optim_wrapper
+    assert variant_optim.optimizer.lr == 0.002
+    assert stage_one_optim == Config.fromfile(
+        osp.join(REPO, 'configs', 'cops_r18_synthetic_pretrain.py')).optim_wrapper
     # finished runs are reused: a second call trains nothing
     logs = sorted((tmp_path / 'compare').glob('*/seed0/train.log'))
     stamps = [log.stat().st_mtime_ns for log in logs]
