@@ -86,6 +86,8 @@ class AMWCSettings(NamedTuple):
         max_labels (int): most segments per image with their own label.
         warm_start (bool): start the backward's solves from the forward
             solution (see :func:`_initial_labels`) instead of from scratch.
+        empty_segments (bool): append the empty segments of
+            :func:`segments_from_solution`.
     """
     offsets: Tuple[int, ...]
     min_instance_area: int
@@ -96,6 +98,7 @@ class AMWCSettings(NamedTuple):
     plain_thing_labels: bool = False
     max_labels: int = 128
     warm_start: bool = False
+    empty_segments: bool = False
 
 
 class AMWCSegments(NamedTuple):
@@ -120,9 +123,12 @@ class AMWCSegments(NamedTuple):
     valid: Tensor
 
 
-def segments_from_solution(
-        labels: Tensor, clusters: Tensor, partitionable: Tensor,
-        min_instance_area: int) -> Tuple[Tensor, Tensor, Tensor]:
+def segments_from_solution(labels: Tensor,
+                           clusters: Tensor,
+                           partitionable: Tensor,
+                           min_instance_area: int,
+                           empty_segments: bool = False
+                           ) -> Tuple[Tensor, Tensor, Tensor]:
     """Panoptic segments of AMWC solutions.
 
     Args:
@@ -130,12 +136,18 @@ def segments_from_solution(
         clusters (Tensor): [B, N] int64 cluster id of every pixel.
         partitionable (Tensor): [C] bool, True for thing classes.
         min_instance_area (int): thing clusters below this size are dropped.
+        empty_segments (bool): also one empty segment per thing class ("an
+            instance not predicted") and per stuff class absent from the
+            image: no pixel in the forward, but a loss may give it a
+            gradient, which the backward turns into pulling pixels into its
+            class (its own extended label).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: ``segment_ids`` [B, N] int64 (-1 for
         pixels of dropped clusters), ``classes`` [B, M] int64 (-1 for
         padding) and ``valid`` [B, M] bool. Per image, stuff segments come
-        first in class order, then the thing clusters.
+        first in class order, then the thing clusters, then the empty
+        segments in class order.
     """
     num_classes = len(partitionable)
     segment_ids, segment_classes = [], []
@@ -150,9 +162,16 @@ def segments_from_solution(
         new_index = torch.cumsum(keep, 0) - 1
         segment_ids.append(torch.where(keep[inverse], new_index[inverse], -1))
         kept_keys = unique_keys[keep]
-        segment_classes.append(
-            torch.where(kept_keys < num_classes, kept_keys,
-                        (kept_keys - num_classes) % num_classes))
+        img_classes = torch.where(kept_keys < num_classes, kept_keys,
+                                  (kept_keys - num_classes) % num_classes)
+        if empty_segments:
+            stuff_present = torch.zeros_like(partitionable)
+            stuff_present[unique_keys[unique_keys < num_classes]] = True
+            img_classes = torch.cat([
+                img_classes,
+                torch.nonzero(partitionable | ~stuff_present).flatten()
+            ])
+        segment_classes.append(img_classes)
     num_segments = max(len(c) for c in segment_classes)
     classes = labels.new_full((len(labels), num_segments), -1)
     valid = torch.zeros((len(labels), num_segments), dtype=torch.bool)
@@ -236,7 +255,8 @@ class AMWCFunction(torch.autograd.Function):
         clusters = torch.stack([r.clusters for r in results])
         cut = torch.stack([r.cut for r in results])
         segment_ids, classes, valid = segments_from_solution(
-            labels, clusters, partitionable, settings.min_instance_area)
+            labels, clusters, partitionable, settings.min_instance_area,
+            settings.empty_segments)
         regions, weights = regions.flatten(1), weights.flatten(1)
         num_regions = int(regions.max()) + 1 if regions.numel() else 0
         overlaps, weighted_areas, areas = segment_statistics(

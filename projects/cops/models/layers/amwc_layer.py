@@ -49,6 +49,13 @@ class AMWCLayer(nn.Module):
             changes starting alone: about a fifth of the solver time of
             cold solves (docs/solver.md); False (the original's) solves from
             scratch.
+        empty_segments (bool): also return, per image, an empty segment per
+            thing class and per absent stuff class (not in the original).
+            :class:`PQSurrogateLoss` pairs every unmatched ground-truth
+            segment with the empty segment of its class, which gives a
+            wrongly classified or missed segment the gradient that moves it
+            into its class; without them it gets none
+            (docs/experiments.md).
     """
 
     def __init__(self,
@@ -62,7 +69,8 @@ class AMWCLayer(nn.Module):
                  baseline: str = 'amwc',
                  plain_thing_labels: bool = False,
                  max_labels: int = 128,
-                 warm_start: bool = False) -> None:
+                 warm_start: bool = False,
+                 empty_segments: bool = False) -> None:
         super().__init__()
         num_classes = num_things_classes + num_stuff_classes
         if num_things_classes < 0 or num_stuff_classes < 0 or num_classes == 0:
@@ -97,7 +105,8 @@ class AMWCLayer(nn.Module):
             baseline=baseline,
             plain_thing_labels=bool(plain_thing_labels),
             max_labels=int(max_labels),
-            warm_start=bool(warm_start))
+            warm_start=bool(warm_start),
+            empty_segments=bool(empty_segments))
 
     def forward(self,
                 node_costs: Tensor,
@@ -119,7 +128,8 @@ class AMWCLayer(nn.Module):
                 weighted overlaps and areas; None: all ones.
 
         Returns:
-            AMWCSegments: stuff segments in class order, then instances.
+            AMWCSegments: stuff segments in class order, then instances,
+            then (``empty_segments``) the empty segments in class order.
         """
         num_offsets = len(self.settings.offsets)
         if node_costs.dim() != 4 or node_costs.shape[1] != self.num_classes:

@@ -59,7 +59,14 @@ class PQSurrogateLoss(nn.Module):
         fn = (1 - t) * e
         fp = (1 - e) * (1 - t) * f
 
-    (only unpaired predictions are false positives). Per class, over the
+    (only unpaired predictions are false positives). An unpaired ground
+    truth gets ``fn = 1``, constant: a segment predicted with the wrong class
+    or not at all has no gradient towards its class. Where the segments hold
+    empty ones (``AMWCLayer(empty_segments=True)``, area 0; left out of the
+    matching), an unpaired ground truth ``g`` of a class with an empty
+    segment ``v`` instead gets ``fn = 1 - iou(v, g)``: the same value in the
+    forward up to ``eps``, and the gradient that grows ``v`` over ``g``, i.e.
+    moves ``g``'s pixels into its class (not in the original). Per class, over the
     whole batch and over all processes of a distributed run,
     ``PQ_c = (sum(tp * iou) + eps) / (sum(tp + fn / 2 + fp / 2) + eps)`` and
     the loss is ``loss_weight * (1 - mean(PQ_c))`` over the classes with a
@@ -163,6 +170,15 @@ class PQSurrogateLoss(nn.Module):
                                     segments.classes, segments.valid,
                                     gt_classes, gt_areas):
             gt_valid = img_gt_classes >= 0
+            empty = valid & (areas.detach() == 0)
+            empty_overlaps = overlaps[empty][:, gt_valid]
+            empty_areas = weighted_areas[empty]
+            empty_of_class = torch.full((self.num_classes, ),
+                                        -1,
+                                        device=classes.device)
+            empty_of_class[classes[empty]] = torch.arange(
+                len(empty_areas), device=classes.device)
+            valid = valid & ~empty
             overlaps = overlaps[valid][:, gt_valid]
             weighted_areas = weighted_areas[valid]
             img_gt_areas = img_gt_areas[gt_valid]
@@ -189,6 +205,14 @@ class PQSurrogateLoss(nn.Module):
             tp_prob = soft_threshold(pair_ious)
             true_pos = tp_prob * fg_prob * present
             false_neg = (1 - tp_prob) * present
+            empty_pred = empty_of_class.to(ious.device)[pair_classes]
+            to_empty = has_gt & ~has_pred & (empty_pred >= 0)
+            if to_empty.any():
+                v, g = empty_pred[to_empty], gt[to_empty]
+                false_neg = false_neg.masked_scatter(
+                    to_empty, 1 - soft_iou(empty_overlaps[v, g],
+                                           empty_areas[v], img_gt_areas[g],
+                                           self.eps))
             false_pos = (1 - present) * (1 - tp_prob) * fg_prob
             numerator = numerator.index_add(0, pair_classes,
                                             true_pos * pair_ious)
