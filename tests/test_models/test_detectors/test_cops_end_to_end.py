@@ -178,6 +178,21 @@ def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
+def test_stage2_gradient_stats(synthetic_root, tmp_path):
+    options, stage_one = _train_stage_one(synthetic_root, tmp_path)
+    output = run('analysis_tools/stage2_gradient_stats.py', END_TO_END,
+                 f'{stage_one}/iter_1.pth', '--batches', '1', '--decades',
+                 '3', '--cfg-options', *options)
+    rows = re.findall(
+        r'^\s*(config|\[1e3, 1e4\))\s+(\d+)\s+([\d.]+)\s+([\d.]+)'
+        r'\s+(\S+)$', output, re.M)
+    assert [row[0] for row in rows] == ['config', '[1e3, 1e4)'], output
+    for _, images, pixels, edges, _ in rows:
+        assert int(images) > 0
+        assert 0 <= float(pixels) <= 100 and 0 <= float(edges) <= 100
+
+
+@pytest.mark.slow
 def test_compare_stage_two_with_continued_stage_one(synthetic_root, tmp_path):
     options, stage_one = _train_stage_one(synthetic_root, tmp_path)
     command = ('analysis_tools/compare_stage2.py', END_TO_END,
