@@ -52,13 +52,13 @@ def boundary_images(pred_boundaries: PixelData, img_shape: Sequence[int],
         else 0.
     """
     cut = pred_boundaries.cut.cpu()  # the detector leaves it on its device
-    num_offsets = len(pred_boundaries.edge_distances)
-    if cut.shape[0] != 2 * num_offsets:
+    num_edge_distances = len(pred_boundaries.edge_distances)
+    if cut.shape[0] != 2 * num_edge_distances:
         raise ValueError(
             f'pred_boundaries.cut has {cut.shape[0]} channels, expected '
-            f'2 * {num_offsets} for edge_distances '
+            f'2 * {num_edge_distances} for edge_distances '
             f'{pred_boundaries.edge_distances}')
-    cut_any = cut.view(num_offsets, 2, *cut.shape[1:]).any(1)
+    cut_any = cut.view(num_edge_distances, 2, *cut.shape[1:]).any(1)
     return np.stack([
         resize_grid_map(offset_cut, img_shape[:2], ori_shape[:2],
                         pred_boundaries.stride).numpy()

@@ -40,7 +40,7 @@ def tiny_end_to_end(**kwargs):
 
 def test_loss_mode_trains_heads_not_frozen_parts():
     model = tiny_end_to_end().train()
-    assert model.amwc_layer.settings.offsets == EDGE_DISTANCES
+    assert model.amwc_layer.settings.edge_distances == EDGE_DISTANCES
     assert model.loss_pq.num_things_classes == NUM_THINGS
     batch_norms = [
         m for m in model.modules()

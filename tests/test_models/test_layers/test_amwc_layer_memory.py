@@ -17,10 +17,10 @@ from projects.cops.models.losses import PQSurrogateLoss
 REPO = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-# 2 images of 160 x 160 grid points, COCO's classes and offsets; costs that
-# make every 2 x 2 block its own instance (6,400 clusters per image, as an
-# early stage-1 model gives), PQ loss against three regions, under a 2.5 GB
-# address-space limit. The dense masks [2, 6400, 160, 160] alone took 1.3
+# 2 images of 160 x 160 grid points, COCO's classes and edge distances;
+# costs that make every 2 x 2 block its own instance (6,400 clusters per
+# image, as an early stage-1 model gives), PQ loss against three regions,
+# under a 2.5 GB address-space limit. The dense masks [2, 6400, 160, 160] alone took 1.3
 # GB, the float64 extended-label costs 1.3 GB per perturbed solve.
 FRAGMENTED = r'''
 import resource, sys
@@ -30,15 +30,15 @@ resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from projects.cops.models.layers import AMWCLayer
 from projects.cops.models.losses import PQSurrogateLoss
 torch.manual_seed(0)
-batch, size, things, stuff, offsets = 2, 160, 80, 53, (1, 4, 16, 32)
+batch, size, things, stuff, edge_distances = 2, 160, 80, 53, (1, 4, 16, 32)
 node_costs = torch.randn(batch, things + stuff, size, size)
 node_costs[:, 0] -= 20
-edge_costs = torch.full((batch, len(offsets), 2, size, size), -5.)
+edge_costs = torch.full((batch, len(edge_distances), 2, size, size), -5.)
 edge_costs[:, 0, 0, 0::2] = 5
 edge_costs[:, 0, 1, :, 0::2] = 5
 node_costs.requires_grad_()
 edge_costs.requires_grad_()
-layer = AMWCLayer(things, stuff, offsets, min_instance_area=3,
+layer = AMWCLayer(things, stuff, edge_distances, min_instance_area=3,
                   lambda_range=(1000., 5000.), num_samples=5)
 regions = torch.zeros(batch, size, size, dtype=torch.long)
 regions[:, :80] = 1
@@ -90,10 +90,10 @@ def dense_reference_gradients(node_costs, edge_costs, segments, gt_masks,
     loss = loss_fn(*dense_segments(masks, segments.classes, segments.valid,
                                    gt_masks, gt_classes, weights))
     grad_masks, = torch.autograd.grad(loss, masks)
-    edges = grid_graph(height, width, settings.offsets)
+    edges = grid_graph(height, width, settings.edge_distances)
     pixel_costs = node_costs.detach().flatten(2).transpose(1, 2)
     edge_values = grid_maps_to_edge_values(edge_costs.detach(),
-                                           settings.offsets)
+                                           settings.edge_distances)
     partitionable = layer.partitionable
     forward = solve_amwc_batch(
         list(pixel_costs), edges, list(edge_values), partitionable)
@@ -133,7 +133,7 @@ def dense_reference_gradients(node_costs, edge_costs, segments, gt_masks,
     grad_edges /= settings.num_samples
     return (grad_nodes.transpose(1, 2).reshape(node_costs.shape),
             edge_values_to_grid_maps(grad_edges, height, width,
-                                     settings.offsets))
+                                     settings.edge_distances))
 
 
 @pytest.mark.parametrize('options', [

@@ -74,7 +74,8 @@ class AMWCSettings(NamedTuple):
     """Non-tensor arguments of :class:`AMWCFunction`.
 
     Attributes:
-        offsets (tuple[int]): pixel offsets of the edge maps (D entries).
+        edge_distances (tuple[int]): pixel offsets of the edge maps (D
+            entries).
         min_instance_area (int): thing clusters with fewer pixels get no
             segment.
         lambda_range (tuple[float, float]): ``lam ~ U[start, end]`` per
@@ -89,7 +90,7 @@ class AMWCSettings(NamedTuple):
         empty_segments (bool): append the empty segments of
             :func:`segments_from_solution`.
     """
-    offsets: Tuple[int, ...]
+    edge_distances: Tuple[int, ...]
     min_instance_area: int
     lambda_range: Tuple[float, float]
     num_samples: int
@@ -245,7 +246,7 @@ class AMWCFunction(torch.autograd.Function):
         problems, results = solve_grid_amwc(
             host_costs,
             edge_maps,
-            settings.offsets,
+            settings.edge_distances,
             partitionable,
             num_threads=settings.num_threads)
         pixel_costs = torch.stack(problems.node_values)
@@ -334,7 +335,7 @@ class AMWCFunction(torch.autograd.Function):
         grad_node_costs = grad_nodes.transpose(1, 2).reshape(
             batch, num_classes, height, width)
         grad_edge_maps = edge_values_to_grid_maps(grad_edges, height, width,
-                                                  settings.offsets)
+                                                  settings.edge_distances)
         dtype = grad_overlaps.dtype
         device = grad_overlaps.device
         return (grad_node_costs.to(device, dtype),

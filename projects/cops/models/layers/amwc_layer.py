@@ -97,7 +97,7 @@ class AMWCLayer(nn.Module):
             torch.arange(num_classes) < num_things_classes,
             persistent=False)
         self.settings = AMWCSettings(
-            offsets=tuple(int(d) for d in edge_distances),
+            edge_distances=tuple(int(d) for d in edge_distances),
             min_instance_area=int(min_instance_area),
             lambda_range=(float(lambda_range[0]), float(lambda_range[1])),
             num_samples=int(num_samples),
@@ -131,11 +131,11 @@ class AMWCLayer(nn.Module):
             AMWCSegments: stuff segments in class order, then instances,
             then (``empty_segments``) the empty segments in class order.
         """
-        num_offsets = len(self.settings.offsets)
+        num_edge_distances = len(self.settings.edge_distances)
         if node_costs.dim() != 4 or node_costs.shape[1] != self.num_classes:
             raise ValueError(f'node_costs must be [B, {self.num_classes}, H, '
                              f'W], got {tuple(node_costs.shape)}')
-        expected = (node_costs.shape[0], num_offsets, 2) + tuple(
+        expected = (node_costs.shape[0], num_edge_distances, 2) + tuple(
             node_costs.shape[2:])
         if tuple(edge_costs.shape) != expected:
             raise ValueError(f'edge_costs must be {expected} '
