@@ -261,5 +261,5 @@ def test_images_smaller_than_the_network_stride(synthetic_root, size):
     classes = pan_seg % INSTANCE_OFFSET
     instances = pan_seg // INSTANCE_OFFSET
     assert ((classes >= 0) & (classes <= model.num_classes)).all()
-    is_thing = classes < model.num_things_classes
-    assert (instances[~is_thing] == 0).all() and (instances[is_thing] > 0).all()
+    thing = classes < model.num_things_classes
+    assert (instances[~thing] == 0).all() and (instances[thing] > 0).all()

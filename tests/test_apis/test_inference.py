@@ -21,9 +21,9 @@ def check_panoptic(sample, shape):
     assert pan.shape == (1, *shape) and pan.dtype == torch.int64
     classes, instances = pan % INSTANCE_OFFSET, pan // INSTANCE_OFFSET
     assert classes.max() <= NUM_CLASSES  # NUM_CLASSES = void
-    is_thing = classes < NUM_THINGS
-    assert torch.all(instances[~is_thing] == 0)  # stuff and void: id 0
-    assert torch.all(instances[is_thing] >= 1)
+    thing = classes < NUM_THINGS
+    assert torch.all(instances[~thing] == 0)  # stuff and void: id 0
+    assert torch.all(instances[thing] >= 1)
     assert sample.pred_sem_seg.sem_seg.shape == (1, *shape)
     instances = sample.pred_instances
     thing_ids = pan.unique()[pan.unique() >= INSTANCE_OFFSET]

@@ -7,14 +7,14 @@ from projects.cops.models.utils import (affinity_scores, amwc_panoptic_ids,
                                         amwc_to_panoptic, remove_small_segments,
                                         resize_grid_map, semantic_scores)
 
-IS_THING = torch.tensor([True, False])  # class 0 thing, class 1 stuff
+PARTITIONABLE = torch.tensor([True, False])  # class 0 thing, class 1 stuff
 OFF = INSTANCE_OFFSET
 
 
 def test_panoptic_ids_number_thing_clusters():
     labels = torch.tensor([1, 0, 0, 1, 0])
     clusters = torch.tensor([7, 9, 9, 7, 4])
-    pan = amwc_panoptic_ids(labels, clusters, IS_THING)
+    pan = amwc_panoptic_ids(labels, clusters, PARTITIONABLE)
     assert pan.tolist() == [1, 2 * OFF, 2 * OFF, 1, OFF]
 
 
@@ -67,7 +67,7 @@ def test_remove_small_segments():
     void = 2
     pan = torch.tensor([[OFF, OFF, 1, 1], [2 * OFF, 1, 1, void]])
     out = remove_small_segments(
-        pan, IS_THING, void, instance_min_area=2, stuff_min_area=5)
+        pan, PARTITIONABLE, void, instance_min_area=2, stuff_min_area=5)
     assert out.tolist() == [[OFF, OFF, void, void], [void, void, void, void]]
 
 
@@ -89,7 +89,7 @@ def test_amwc_to_panoptic_on_a_2x3_grid():
             sem_logits,
             edges,
             edge_logits,
-            IS_THING,
+            PARTITIONABLE,
             img_shape=(4, 6),
             ori_shape=(4, 6),
             stride=2,

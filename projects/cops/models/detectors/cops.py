@@ -90,8 +90,9 @@ class COPS(BaseDetector):
         return self.affinity_head.edge_distances
 
     @property
-    def is_thing(self) -> Tensor:
-        """``[C]`` bool, True for the (partitionable) thing classes."""
+    def partitionable(self) -> Tensor:
+        """``[C]`` bool, True for the thing classes (the AMWC splits them
+        into instances)."""
         return torch.arange(self.num_classes) < self.num_things_classes
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
@@ -185,7 +186,7 @@ class COPS(BaseDetector):
             node_costs,
             edge_costs,
             self.edge_distances,
-            self.is_thing,
+            self.partitionable,
             grid_shapes,
             num_threads=self.test_cfg['num_threads'])
         return solutions
@@ -204,7 +205,7 @@ class COPS(BaseDetector):
         """
         sem_logits = sem_logits.detach().float()
         device = sem_logits.device
-        is_thing = self.is_thing.to(device)
+        partitionable = self.partitionable.to(device)
         # the logits on the solved graphs: the instance scores read them
         problems = grid_problems(sem_logits,
                                  boundary_logits.detach().float(),
@@ -221,7 +222,7 @@ class COPS(BaseDetector):
                 sem[:, :height, :width],
                 edges.to(device),
                 edge_logits,
-                is_thing,
+                partitionable,
                 img_shape=img_shape,
                 ori_shape=sample.metainfo['ori_shape'][:2]
                 if rescale else img_shape,

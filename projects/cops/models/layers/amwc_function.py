@@ -153,9 +153,9 @@ def segments_from_solution(labels: Tensor,
     num_classes = len(partitionable)
     segment_ids, segment_classes = [], []
     for img_labels, img_clusters in zip(labels, clusters):
-        is_thing = partitionable[img_labels]
+        thing = partitionable[img_labels]
         keys = torch.where(
-            is_thing, num_classes + img_clusters * num_classes + img_labels,
+            thing, num_classes + img_clusters * num_classes + img_labels,
             img_labels)
         unique_keys, inverse, counts = torch.unique(
             keys, return_inverse=True, return_counts=True)

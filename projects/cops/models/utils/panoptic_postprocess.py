@@ -14,20 +14,20 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 
 
 def amwc_panoptic_ids(labels: Tensor, clusters: Tensor,
-                      is_thing: Tensor) -> Tensor:
+                      partitionable: Tensor) -> Tensor:
     """Panoptic ids of the grid points.
 
     Args:
         labels (Tensor): ``[N]`` int64 class of each point.
         clusters (Tensor): ``[N]`` int64 cluster id of each point.
-        is_thing (Tensor): ``[C]`` bool, True for partitionable classes.
+        partitionable (Tensor): ``[C]`` bool, True for thing classes.
 
     Returns:
         Tensor: ``[N]`` int64 ``class`` for stuff points and
         ``class + k * INSTANCE_OFFSET`` for points of the k-th thing cluster
         (k = 1, 2, ... in increasing cluster id).
     """
-    thing = is_thing[labels]
+    thing = partitionable[labels]
     _, instance = torch.unique(clusters[thing], return_inverse=True)
     pan = labels.clone()
     pan[thing] += (instance + 1) * INSTANCE_OFFSET
@@ -130,15 +130,15 @@ def resize_grid_map(grid_map: Tensor, img_shape: Sequence[int],
     return grid_map[coords[0][:, None], coords[1][None, :]]
 
 
-def remove_small_segments(pan: Tensor, is_thing: Tensor, void_label: int,
-                          instance_min_area: int,
+def remove_small_segments(pan: Tensor, partitionable: Tensor,
+                          void_label: int, instance_min_area: int,
                           stuff_min_area: int) -> Tensor:
     """Set segments smaller than their minimum area to void.
 
     Args:
         pan (Tensor): ``[H, W]`` int64 panoptic ids (mmdet convention,
             ``void_label`` for void).
-        is_thing (Tensor): ``[C]`` bool.
+        partitionable (Tensor): ``[C]`` bool, True for thing classes.
         void_label (int): Void class (``C``).
         instance_min_area (int): Minimum pixels of a thing segment.
         stuff_min_area (int): Minimum pixels of a stuff segment.
@@ -150,7 +150,8 @@ def remove_small_segments(pan: Tensor, is_thing: Tensor, void_label: int,
         pan, return_inverse=True, return_counts=True)
     classes = ids % INSTANCE_OFFSET
     is_void = classes == void_label
-    thing = is_thing[classes.clamp(max=is_thing.numel() - 1)] & ~is_void
+    thing = partitionable[classes.clamp(
+        max=partitionable.numel() - 1)] & ~is_void
     min_areas = torch.where(thing, instance_min_area, stuff_min_area)
     ids = torch.where((areas < min_areas) & ~is_void,
                       torch.full_like(ids, void_label), ids)
@@ -158,9 +159,10 @@ def remove_small_segments(pan: Tensor, is_thing: Tensor, void_label: int,
 
 
 def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
-                     edges: Tensor, edge_logits: Tensor, is_thing: Tensor,
-                     img_shape: Sequence[int], ori_shape: Sequence[int],
-                     stride: int, instance_min_area: int,
+                     edges: Tensor, edge_logits: Tensor,
+                     partitionable: Tensor, img_shape: Sequence[int],
+                     ori_shape: Sequence[int], stride: int,
+                     instance_min_area: int,
                      stuff_min_area: int) -> Dict[str, Tensor]:
     """Panoptic, semantic and instance results of one image.
 
@@ -170,7 +172,7 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
         sem_logits (Tensor): ``[C, h, w]`` semantic logits.
         edges (Tensor): ``[E, 2]`` int64 grid edges (``mmcv_ops.grid_graph``).
         edge_logits (Tensor): ``[E]`` boundary logits of the edges.
-        is_thing (Tensor): ``[C]`` bool.
+        partitionable (Tensor): ``[C]`` bool, True for thing classes.
         img_shape (Sequence[int]): Resized image size seen by the network.
         ori_shape (Sequence[int]): Original image size ``(H, W)``.
         stride (int): Grid stride.
@@ -190,7 +192,7 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
             f'labels {tuple(labels.shape)} and clusters '
             f'{tuple(clusters.shape)} must have h * w = {height * width} '
             'entries')
-    pan = amwc_panoptic_ids(labels, clusters, is_thing)
+    pan = amwc_panoptic_ids(labels, clusters, partitionable)
     ids, segments = torch.unique(pan, return_inverse=True)
     boundary_scores = affinity_scores(segments, ids.numel(), edges,
                                       edge_logits, 2 * height * width)
@@ -200,7 +202,7 @@ def amwc_to_panoptic(labels: Tensor, clusters: Tensor, sem_logits: Tensor,
             grid_values.view(height, width), img_shape, ori_shape, stride)
 
     pan_seg = remove_small_segments(
-        to_image(pan), is_thing, num_classes, instance_min_area,
+        to_image(pan), partitionable, num_classes, instance_min_area,
         stuff_min_area)
     kept = (ids >= INSTANCE_OFFSET) & torch.isin(ids, pan_seg)
     scores = boundary_scores[kept] + semantic_scores(
