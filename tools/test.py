@@ -16,7 +16,7 @@ from mmengine.fileio import load
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from projects.cops.evaluation import CopsPanopticMetric
+from projects.cops.evaluation import COPSPanopticMetric
 from projects.cops_runtime.utils import (merge_cfg_options,
                                         register_checkpoint_safe_globals,
                                         setup_cpu_distributed,
@@ -86,7 +86,7 @@ def main():
         runner = Runner.from_cfg(cfg)
     panoptic_metrics = [
         metric for metric in runner.test_evaluator.metrics
-        if isinstance(metric, CopsPanopticMetric)
+        if isinstance(metric, COPSPanopticMetric)
     ]
     for index, metric in enumerate(panoptic_metrics):
         metric.per_image_prefix = osp.join(
@@ -101,7 +101,7 @@ def main():
     shutdown_distributed()
 
 
-def copy_worst_painted(metric: CopsPanopticMetric, show_dir: str) -> None:
+def copy_worst_painted(metric: COPSPanopticMetric, show_dir: str) -> None:
     """Copy the painted images of the ``metric.num_worst`` lowest-PQ images
     to ``show_dir/worst/<rank>_<image>`` (rank 1 = lowest PQ)."""
     json_file = metric.per_image_prefix + '.json'

@@ -136,7 +136,7 @@ def test_config_standard_paths():
         img='train2017/', seg='annotations/panoptic_train2017/')
     assert val.ann_file == 'annotations/panoptic_val2017.json'
     assert val.test_mode
-    assert cfg.val_evaluator.type == 'CopsPanopticMetric'
+    assert cfg.val_evaluator.type == 'COPSPanopticMetric'
     assert cfg.val_evaluator.ann_file == (
         'data/coco/annotations/panoptic_val2017.json')
     crop = train.pipeline[3]

@@ -1,4 +1,4 @@
-"""CopsPanopticMetric: per-image PQ, and the hotcoco backend gives
+"""COPSPanopticMetric: per-image PQ, and the hotcoco backend gives
 panopticapi's numbers (to 1e-6) on the synthetic val split and on
 fabricated Cityscapes-size pairs."""
 import csv
@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS, METRICS
-from projects.cops.evaluation import CopsPanopticMetric  # noqa: F401
+from projects.cops.evaluation import COPSPanopticMetric  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/_base_/datasets/synthetic_panoptic.py')
@@ -141,16 +141,16 @@ def test_per_image_json_and_csv(synthetic_root, dataset_and_samples,
 
 def test_bad_backend_settings_are_refused(synthetic_root, tmp_path):
     with pytest.raises(ValueError, match="backend must be one of"):
-        METRICS.build(dict(type='CopsPanopticMetric', backend='fast'))
+        METRICS.build(dict(type='COPSPanopticMetric', backend='fast'))
     with pytest.raises(ValueError, match="backend='hotcoco' needs ann_file"):
         METRICS.build(
             dict(
-                type='CopsPanopticMetric',
+                type='COPSPanopticMetric',
                 seg_prefix=synthetic_root + 'annotations/panoptic_val/'))
     # with outfile_prefix (format_only for a test server) it is mmdet's
     METRICS.build(
         dict(
-            type='CopsPanopticMetric',
+            type='COPSPanopticMetric',
             ann_file=synthetic_root + 'annotations/panoptic_val.json',
             outfile_prefix=str(tmp_path / 'results'),
             format_only=True))

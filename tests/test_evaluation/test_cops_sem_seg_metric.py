@@ -1,14 +1,14 @@
-"""CopsSemSegMetric: aAcc is the pixel accuracy (mmdet 3.3's equals mAcc)."""
+"""COPSSemSegMetric: aAcc is the pixel accuracy (mmdet 3.3's equals mAcc)."""
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
 from mmdet.registry import METRICS
-from projects.cops.evaluation import CopsSemSegMetric  # noqa: F401 (registers)
+from projects.cops.evaluation import COPSSemSegMetric  # noqa: F401 (registers)
 
 
 @pytest.mark.parametrize('metric_type, expected_aacc', [
-    ('CopsSemSegMetric', 90.0),
+    ('COPSSemSegMetric', 90.0),
     ('SemSegMetric', 50.0),  # mmdet's: the mean of the class accuracies
 ])
 def test_aacc_is_the_fraction_of_pixels_right(metric_type, expected_aacc):

@@ -21,7 +21,7 @@ def test_ground_truth_scores_full_segm_ap_and_miou(synthetic_root):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, 'synthetic_panoptic.py'))
     types = [metric['type'] for metric in cfg.test_evaluator]
     assert types == [
-        'CopsPanopticMetric', 'CopsSemSegMetric', 'CocoMetric',
+        'COPSPanopticMetric', 'COPSSemSegMetric', 'CocoMetric',
         'InferenceTimeMetric'
     ]
     assert cfg.test_evaluator[0]['classwise']

@@ -1,4 +1,4 @@
-"""Time and compare the PQ backends of ``CopsPanopticMetric`` (panopticapi
+"""Time and compare the PQ backends of ``COPSPanopticMetric`` (panopticapi
 via mmdet, hotcoco) on fabricated COCO-panoptic prediction / ground-truth
 pairs.
 
@@ -156,7 +156,7 @@ def _pq_summary(stat, categories: dict) -> dict:
 
 def panopticapi_pq(paths: dict) -> dict:
     """PQ of the pairs with mmdet's ``pq_compute_single_core`` (panopticapi's
-    matching, one process; what ``CopsPanopticMetric`` runs per image with
+    matching, one process; what ``COPSPanopticMetric`` runs per image with
     ``backend='panopticapi'``)."""
     import contextlib
     import io
@@ -177,7 +177,7 @@ def panopticapi_pq(paths: dict) -> dict:
 def hotcoco_pq(paths: dict, per_image: bool = False) -> dict:
     """PQ of the pairs with hotcoco's ``PanopticEval``: one call over all
     pairs, or (``per_image``) one call per pair summed into a PQStat, as
-    ``CopsPanopticMetric`` does with ``backend='hotcoco'``."""
+    ``COPSPanopticMetric`` does with ``backend='hotcoco'``."""
     from hotcoco.panoptic import PanopticEval
     from panopticapi.evaluation import PQStat
     with open(paths['gt_json']) as f:
@@ -251,7 +251,7 @@ def main():
     for name, function in (
         ('panopticapi (mmdet pq_compute_single_core)', panopticapi_pq),
         ('hotcoco, one call', hotcoco_pq),
-        ('hotcoco, one call per image (CopsPanopticMetric)',
+        ('hotcoco, one call per image (COPSPanopticMetric)',
          lambda p: hotcoco_pq(p, per_image=True)),
     ):
         start = time.perf_counter()

@@ -33,10 +33,10 @@ test_dataloader = val_dataloader
 # segm AP of the COPS instances (pred_instances, against the dataset's COCO
 # instances JSON) and the seconds per image of the network and the solver.
 # The paths are COCO's; the other datasets replace them.
-val_evaluator = dict(type='CopsPanopticMetric')
+val_evaluator = dict(type='COPSPanopticMetric')
 test_evaluator = [
-    dict(_base_.val_evaluator, type='CopsPanopticMetric', classwise=True),
-    dict(type='CopsSemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
+    dict(_base_.val_evaluator, type='COPSPanopticMetric', classwise=True),
+    dict(type='COPSSemSegMetric', iou_metrics=['mIoU'], prefix='sem_seg'),
     dict(
         type='CocoMetric',
         ann_file=_base_.data_root + 'annotations/instances_val2017.json',

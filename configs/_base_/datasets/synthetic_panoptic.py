@@ -49,7 +49,7 @@ val_evaluator = dict(
     ann_file=data_root + 'annotations/panoptic_val.json',
     seg_prefix=data_root + 'annotations/panoptic_val/')
 test_evaluator = [
-    dict(t, **val_evaluator) if t.type == 'CopsPanopticMetric' else
+    dict(t, **val_evaluator) if t.type == 'COPSPanopticMetric' else
     dict(t, ann_file=data_root + 'annotations/instances_val.json')
     if t.type == 'CocoMetric' else t for t in _base_.test_evaluator
 ]

@@ -38,7 +38,7 @@ def _with_own_panoptic_map(sample: dict) -> dict:
 
 
 @METRICS.register_module()
-class CopsPanopticMetric(CocoPanopticMetric):
+class COPSPanopticMetric(CocoPanopticMetric):
     """:class:`mmdet.evaluation.CocoPanopticMetric` (same arguments, keys
     ``coco_panoptic/PQ`` ...) that leaves the data samples it evaluates
     untouched, keeps PQ / SQ / RQ per image and can match the segments with

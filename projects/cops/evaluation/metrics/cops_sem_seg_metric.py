@@ -8,7 +8,7 @@ from mmdet.registry import METRICS
 
 
 @METRICS.register_module()
-class CopsSemSegMetric(SemSegMetric):
+class COPSSemSegMetric(SemSegMetric):
     """:class:`mmdet.evaluation.SemSegMetric` (same arguments and keys) whose
     ``aAcc`` is the fraction of labelled pixels predicted right.
 
