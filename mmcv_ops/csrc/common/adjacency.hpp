@@ -9,14 +9,15 @@
 #include <vector>
 
 #include "amwc_solver.hpp"
+#include "huge_page_allocator.hpp"
 
 namespace mmcv_ops {
 
 // The entries of row r are target[k], edge[k] for k in start[r]..start[r+1].
 struct Adjacency {
   std::vector<uint32_t> start;   // [num_rows + 1]
-  std::vector<uint32_t> target;  // [entries] the other end
-  std::vector<uint32_t> edge;    // [entries] the input edge id
+  HugeVector<uint32_t> target;  // [entries] the other end
+  HugeVector<uint32_t> edge;    // [entries] the input edge id
 };
 
 // Sorts the entries that emit(e, add) produces for every input edge

@@ -90,7 +90,7 @@ GreedyContraction::GreedyContraction(const AmwcProblem &problem,
       num_labels_(problem.num_labels),
       problem_(problem),
       is_thing_(problem.num_labels, 0),
-      parent_(std::move(start)),
+      cluster_of_(std::move(start)),
       edge_map_(0),
       summed_(problem.num_labels),
       scratch_(problem.num_labels, 0.0) {
@@ -100,12 +100,42 @@ GreedyContraction::GreedyContraction(const AmwcProblem &problem,
   }
 }
 
-uint32_t GreedyContraction::find(uint32_t node) {
-  while (parent_[node] != node) {
-    parent_[node] = parent_[parent_[node]];
-    node = parent_[node];
+uint32_t GreedyContraction::find(uint32_t cluster) {
+  while (parent_[cluster] != cluster) {
+    parent_[cluster] = parent_[parent_[cluster]];
+    cluster = parent_[cluster];
   }
-  return node;
+  return cluster;
+}
+
+// Numbers the start clusters 0..K-1 in the order of their representatives
+// (so edges and ties are ordered as they would be by node) and sums their
+// cost rows. The contraction then works on K clusters, not N nodes: after
+// the block phase K is a few per cent of N, and the arrays, rows and the
+// counting sort below stay that small.
+void GreedyContraction::number_clusters() {
+  const std::size_t n = static_cast<std::size_t>(num_nodes_);
+  const std::size_t width = static_cast<std::size_t>(num_labels_);
+  if (cluster_of_.empty()) {
+    cluster_of_.resize(n);
+    std::iota(cluster_of_.begin(), cluster_of_.end(), 0u);
+    first_node_ = cluster_of_;
+    costs_.assign(problem_.node_costs, problem_.node_costs + n * width);
+    return;
+  }
+  std::vector<uint32_t> id(n, kNotQueued);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cluster_of_[i] != i) continue;
+    id[i] = static_cast<uint32_t>(first_node_.size());
+    first_node_.push_back(static_cast<uint32_t>(i));
+  }
+  costs_.assign(first_node_.size() * width, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    cluster_of_[i] = id[cluster_of_[i]];
+    double *dst = row(cluster_of_[i]);
+    const double *src = problem_.node_costs + i * width;
+    for (std::size_t l = 0; l < width; ++l) dst[l] += src[l];
+  }
 }
 
 // Every node starts in its start cluster (by default alone), every cluster
@@ -113,27 +143,18 @@ uint32_t GreedyContraction::find(uint32_t node) {
 // smaller end (a counting sort, which also sums parallel input edges without
 // hashing), so the edges of a cluster sit close together in memory.
 void GreedyContraction::build_graph() {
-  const std::size_t n = static_cast<std::size_t>(num_nodes_);
-  costs_.assign(problem_.node_costs, problem_.node_costs + n * num_labels_);
-  if (parent_.empty()) {
-    parent_.resize(n);
-    std::iota(parent_.begin(), parent_.end(), 0u);
-  } else {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (parent_[i] == i) continue;
-      double *dst = row(parent_[i]);
-      const double *src = row(i);
-      for (int64_t l = 0; l < num_labels_; ++l) dst[l] += src[l];
-    }
-  }
+  number_clusters();
+  const std::size_t n = first_node_.size();
+  num_clusters_ = static_cast<uint32_t>(n);
+  parent_.resize(n);
+  std::iota(parent_.begin(), parent_.end(), 0u);
   label_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (parent_[i] == i) label_[i] = argmin(row(i), num_labels_);
-  }
+  for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
   const int64_t *ends = problem_.edges;
   const Adjacency by_smaller_end = build_adjacency(
       n, problem_.num_edges, [&](int64_t e, auto add) {
-        const uint32_t i = parent_[ends[2 * e]], j = parent_[ends[2 * e + 1]];
+        const uint32_t i = cluster_of_[ends[2 * e]];
+        const uint32_t j = cluster_of_[ends[2 * e + 1]];
         if (i != j) add(std::min(i, j), std::max(i, j));
       });
   const std::vector<uint32_t> &start = by_smaller_end.start;
@@ -422,7 +443,7 @@ void GreedyContraction::join_stuff_neighbours() {
 // Gives every cluster its best label where that lowers the objective.
 bool GreedyContraction::relabel_pass() {
   bool improved = false;
-  for (uint32_t x = 0; x < static_cast<uint32_t>(num_nodes_); ++x) {
+  for (uint32_t x = 0; x < num_clusters_; ++x) {
     if (parent_[x] != x) continue;
     const double *cx = row(x);
     const Move move = best_move(x, x, cx, cx[label_[x]]);
@@ -437,7 +458,7 @@ bool GreedyContraction::relabel_pass() {
 std::vector<uint32_t> GreedyContraction::roots() {
   std::vector<uint32_t> result(num_nodes_);
   for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
-    result[i] = find(i);
+    result[i] = first_node_[find(cluster_of_[i])];
   return result;
 }
 
@@ -455,11 +476,10 @@ std::vector<uint32_t> GreedyContraction::run(std::vector<int32_t> &labels) {
   do {
     contract_greedily();
   } while (relabel_pass());
-  std::vector<uint32_t> result = roots();
   labels.resize(num_nodes_);
   for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
-    labels[i] = label_[result[i]];
-  return result;
+    labels[i] = label_[find(cluster_of_[i])];
+  return roots();
 }
 
 }  // namespace mmcv_ops

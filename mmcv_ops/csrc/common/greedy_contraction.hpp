@@ -61,8 +61,9 @@ class GreedyContraction {
     bool absorb;  // also contract the clusters in absorb_
   };
 
+  void number_clusters();
   void build_graph();
-  uint32_t find(uint32_t node);
+  uint32_t find(uint32_t cluster);
   std::vector<uint32_t> roots();
   uint32_t other_end(uint32_t edge, uint32_t cluster) const {
     return edges_[edge].u == cluster ? edges_[edge].v : edges_[edge].u;
@@ -97,9 +98,14 @@ class GreedyContraction {
   std::vector<uint8_t> is_thing_;
   bool stuff_rule_ = false;  // phase 2
 
-  HugeVector<double> costs_;      // [N, L] summed costs per cluster root
-  std::vector<int32_t> label_;    // label per cluster root
-  std::vector<uint32_t> parent_;  // union-find forest over nodes
+  // Clusters are numbered 0..K-1 from the start clusters; a contraction
+  // keeps one id, and a union-find forest over the ids tracks the rest.
+  std::vector<uint32_t> cluster_of_;  // [N] start cluster of every node
+  std::vector<uint32_t> first_node_;  // [K] its representative node
+  uint32_t num_clusters_ = 0;         // K
+  HugeVector<double> costs_;      // [K, L] summed costs per cluster root
+  std::vector<int32_t> label_;    // [K] label per cluster root
+  std::vector<uint32_t> parent_;  // [K] union-find forest
   std::vector<std::vector<uint32_t>> adjacency_;  // edge ids per cluster
 
   HugeVector<Edge> edges_;

@@ -24,8 +24,8 @@ void improve_by_node_moves(const AmwcProblem &problem,
     return problem.partitionable != nullptr && problem.partitionable[label];
   };
   const std::vector<uint32_t> &start = adjacency.start;
-  const std::vector<uint32_t> &neighbour = adjacency.target;
-  const std::vector<uint32_t> &edge = adjacency.edge;
+  const HugeVector<uint32_t> &neighbour = adjacency.target;
+  const HugeVector<uint32_t> &edge = adjacency.edge;
   // Segment ids: stuff label s -> s; thing cluster c -> num_labels + c.
   const std::size_t id_space = num_labels + 2 * static_cast<std::size_t>(n);
   std::vector<int32_t> segment_label(id_space, -1);
