@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "adjacency.hpp"
 #include "block_growth.hpp"
 #include "greedy_contraction.hpp"
 #include "node_moves.hpp"
@@ -80,6 +81,9 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
   std::vector<int32_t> labels;
   std::vector<uint32_t> roots;
   if (problem.num_nodes > 0) {
+    // Both directions of every edge by node: the blocks' edge lists and the
+    // node moves' neighbourhoods.
+    const Adjacency by_node = node_adjacency(problem);
     {
       std::vector<uint32_t> start;
       const int num_blocks = num_growth_blocks(problem.num_nodes);
@@ -94,19 +98,19 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
           num_alone += alone[i] = problem.initial_labels[i] < 0;
         if (num_blocks > 1 && 2 * num_alone > problem.num_nodes) {
           const std::vector<uint32_t> grown =
-              grow_in_blocks(problem, num_blocks, num_threads, alone.data());
+              grow_in_blocks(problem, by_node, num_blocks, num_threads,
+                             alone.data());
           for (int64_t i = 0; i < problem.num_nodes; ++i) {
             if (alone[i]) start[i] = grown[i];
           }
         }
       } else if (num_blocks > 1) {
-        start = grow_in_blocks(problem, num_blocks, num_threads);
+        start = grow_in_blocks(problem, by_node, num_blocks, num_threads);
       }
       GreedyContraction contraction(problem, std::move(start));
       roots = contraction.run(labels);
     }
-    improve_by_node_moves(problem, node_adjacency(problem), labels, roots,
-                          kMaxMovePasses);
+    improve_by_node_moves(problem, by_node, labels, roots, kMaxMovePasses);
   }
   AmwcSolution solution = make_solution(problem, labels, roots);
   const int64_t *initial = problem.initial_labels;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "adjacency.hpp"
 #include "amwc_solver.hpp"
 
 namespace mmcv_ops {
@@ -21,11 +22,13 @@ int num_growth_blocks(int64_t num_nodes);
 
 // [N] representative of every node's cluster after growing the clusters in
 // num_blocks blocks on num_threads threads; a representative is the node of
-// its cluster that represents itself. With grows ([N], nonzero = grows),
-// only the edges between two growing nodes are contracted (a warm start
-// grows only the nodes that start alone).
+// its cluster that represents itself. by_node: node_adjacency(problem), where
+// the blocks read their edges. With grows ([N], nonzero = grows), only the
+// edges between two growing nodes are contracted (a warm start grows only
+// the nodes that start alone).
 std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
-                                     int num_blocks, int num_threads,
+                                     const Adjacency &by_node, int num_blocks,
+                                     int num_threads,
                                      const uint8_t *grows = nullptr);
 
 }  // namespace mmcv_ops

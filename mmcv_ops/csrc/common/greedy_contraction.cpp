@@ -84,11 +84,21 @@ double min_of_sum(const double *a, const double *b, int64_t count) {
 
 }  // namespace
 
+std::vector<uint32_t> GreedyContraction::grow_block(
+    const AmwcProblem &block, const BlockEdges &edges) {
+  problem_ = &block;
+  num_nodes_ = block.num_nodes;
+  block_ = &edges;
+  cluster_of_.clear();
+  first_node_.clear();
+  return grow();
+}
+
 GreedyContraction::GreedyContraction(const AmwcProblem &problem,
                                      std::vector<uint32_t> start)
     : num_nodes_(problem.num_nodes),
       num_labels_(problem.num_labels),
-      problem_(problem),
+      problem_(&problem),
       is_thing_(problem.num_labels, 0),
       cluster_of_(std::move(start)),
       edge_map_(0),
@@ -120,7 +130,7 @@ void GreedyContraction::number_clusters() {
     cluster_of_.resize(n);
     std::iota(cluster_of_.begin(), cluster_of_.end(), 0u);
     first_node_ = cluster_of_;
-    costs_.assign(problem_.node_costs, problem_.node_costs + n * width);
+    costs_.assign(problem_->node_costs, problem_->node_costs + n * width);
     return;
   }
   std::vector<uint32_t> id(n, kNotQueued);
@@ -133,7 +143,7 @@ void GreedyContraction::number_clusters() {
   for (std::size_t i = 0; i < n; ++i) {
     cluster_of_[i] = id[cluster_of_[i]];
     double *dst = row(cluster_of_[i]);
-    const double *src = problem_.node_costs + i * width;
+    const double *src = problem_->node_costs + i * width;
     for (std::size_t l = 0; l < width; ++l) dst[l] += src[l];
   }
 }
@@ -150,29 +160,55 @@ void GreedyContraction::build_graph() {
   std::iota(parent_.begin(), parent_.end(), 0u);
   label_.resize(n);
   for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
-  const int64_t *ends = problem_.edges;
-  const Adjacency by_smaller_end = build_adjacency(
-      n, problem_.num_edges, [&](int64_t e, auto add) {
-        const uint32_t i = cluster_of_[ends[2 * e]];
-        const uint32_t j = cluster_of_[ends[2 * e + 1]];
-        if (i != j) add(std::min(i, j), std::max(i, j));
-      });
-  const std::vector<uint32_t> &start = by_smaller_end.start;
+  // Rows of (other end j > i, input edge id) per cluster i; parallel edges
+  // are summed into the first one.
   std::vector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
-  edges_.reserve(by_smaller_end.edge.size());
-  for (uint32_t i = 0; i < n; ++i) {
-    for (uint32_t k = start[i]; k < start[i + 1]; ++k) {
-      const uint32_t j = by_smaller_end.target[k];
-      const double cost = problem_.edge_costs[by_smaller_end.edge[k]];
-      if (owner[j] == i) {
-        edges_[position[j]].cost += cost;
-        continue;
+  edges_.clear();
+  const auto add_edge = [&](uint32_t i, uint32_t j, double cost) {
+    if (owner[j] == i) {
+      edges_[position[j]].cost += cost;
+      return;
+    }
+    owner[j] = i;
+    position[j] = static_cast<uint32_t>(edges_.size());
+    edges_.push_back({i, j, cost});
+    ++degree[i];
+    ++degree[j];
+  };
+  if (block_ != nullptr) {
+    // A block of single nodes first .. first + n - 1: the entries of the
+    // whole graph's node rows that stay inside the block, each edge from its
+    // smaller end (the order a counting sort of the block's edges gives).
+    const Adjacency &by_node = *block_->by_node;
+    const uint32_t first = block_->first;
+    const uint8_t *grows = block_->grows;
+    // Each edge inside the block is an entry of both its ends' rows.
+    edges_.reserve((by_node.start[first + n] - by_node.start[first]) / 2);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (grows != nullptr && !grows[first + i]) continue;
+      for (uint32_t k = by_node.start[first + i];
+           k < by_node.start[first + i + 1]; ++k) {
+        const uint32_t j = by_node.target[k] - first;  // wraps below first
+        if (j <= i || j >= n) continue;
+        if (grows != nullptr && !grows[first + j]) continue;
+        add_edge(i, j, problem_->edge_costs[by_node.edge[k]]);
       }
-      owner[j] = i;
-      position[j] = static_cast<uint32_t>(edges_.size());
-      edges_.push_back({i, j, cost});
-      ++degree[i];
-      ++degree[j];
+    }
+  } else {
+    const int64_t *ends = problem_->edges;
+    const Adjacency by_smaller_end = build_adjacency(
+        n, problem_->num_edges, [&](int64_t e, auto add) {
+          const uint32_t i = cluster_of_[ends[2 * e]];
+          const uint32_t j = cluster_of_[ends[2 * e + 1]];
+          if (i != j) add(std::min(i, j), std::max(i, j));
+        });
+    edges_.reserve(by_smaller_end.edge.size());
+    for (uint32_t i = 0; i < n; ++i) {
+      for (uint32_t k = by_smaller_end.start[i];
+           k < by_smaller_end.start[i + 1]; ++k) {
+        add_edge(i, by_smaller_end.target[k],
+                 problem_->edge_costs[by_smaller_end.edge[k]]);
+      }
     }
   }
   const std::size_t m = edges_.size();
@@ -187,7 +223,10 @@ void GreedyContraction::build_graph() {
     edge_map_.find_or_insert(EdgeHashMap::key(edges_[e].u, edges_[e].v), e);
   }
   adjacency_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) adjacency_[i].reserve(degree[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    adjacency_[i].clear();
+    adjacency_[i].reserve(degree[i]);
+  }
   for (uint32_t e = 0; e < m; ++e) {
     adjacency_[edges_[e].u].push_back(e);
     adjacency_[edges_[e].v].push_back(e);

@@ -27,12 +27,23 @@
 #include <cstdint>
 #include <vector>
 
+#include "adjacency.hpp"
 #include "amwc_solver.hpp"
 #include "edge_hash_map.hpp"
 #include "huge_page_allocator.hpp"
 #include "quad_heap.hpp"
 
 namespace mmcv_ops {
+
+// The edges of a block of consecutive nodes first .. first + N - 1 of a
+// larger graph, read from that graph's node adjacency (node_adjacency), so
+// that the blocks need no edge lists of their own. With grows ([nodes of the
+// larger graph], nonzero = grows), only edges between growing nodes count.
+struct BlockEdges {
+  const Adjacency *by_node = nullptr;
+  uint32_t first = 0;
+  const uint8_t *grows = nullptr;
+};
 
 class GreedyContraction {
  public:
@@ -41,8 +52,16 @@ class GreedyContraction {
   explicit GreedyContraction(const AmwcProblem &problem,
                              std::vector<uint32_t> start = {});
 
+
   // Runs phase 1 only; returns the cluster representative of every node.
   std::vector<uint32_t> grow();
+
+  // Runs phase 1 on a block of single nodes, reusing this object's buffers
+  // (blocks in a row then allocate and page in their arrays once): block's
+  // nodes (node_costs, num_nodes) are the block's, the labels the same as
+  // the problem's; the edges come from edges. Returns the representatives.
+  std::vector<uint32_t> grow_block(const AmwcProblem &block,
+                                   const BlockEdges &edges);
 
   // Runs both phases; returns the cluster representative of every node and
   // fills labels with the node labels.
@@ -94,7 +113,8 @@ class GreedyContraction {
 
   int64_t num_nodes_;
   int64_t num_labels_;
-  const AmwcProblem &problem_;
+  const AmwcProblem *problem_;
+  const BlockEdges *block_ = nullptr;
   std::vector<uint8_t> is_thing_;
   bool stuff_rule_ = false;  // phase 2
 
