@@ -5,11 +5,8 @@
 #include <numeric>
 #include <utility>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include "adjacency.hpp"
+#include "label_costs.hpp"
 
 namespace mmcv_ops {
 
@@ -19,68 +16,6 @@ constexpr uint32_t kNotQueued = 0xffffffffu;
 constexpr uint32_t kDead = 0xfffffffeu;  // never a gain's bits (gains < 0)
 constexpr std::size_t kMinCompaction = 256;
 constexpr std::size_t kPrefetchDistance = 4;
-
-// min_l value(l) over l < count with four independent running minima, which
-// breaks the dependency chain of a single one (the result is the same).
-template <typename Value>
-double min_over(const Value &value, int64_t count) {
-  double m0 = value(0);
-  double m1 = m0, m2 = m0, m3 = m0;
-  int64_t l = 1;
-  for (; l + 4 <= count; l += 4) {
-    const double s0 = value(l), s1 = value(l + 1);
-    const double s2 = value(l + 2), s3 = value(l + 3);
-    m0 = s0 < m0 ? s0 : m0;
-    m1 = s1 < m1 ? s1 : m1;
-    m2 = s2 < m2 ? s2 : m2;
-    m3 = s3 < m3 ? s3 : m3;
-  }
-  for (; l < count; ++l) {
-    const double s = value(l);
-    m0 = s < m0 ? s : m0;
-  }
-  m0 = m1 < m0 ? m1 : m0;
-  m2 = m3 < m2 ? m3 : m2;
-  return m2 < m0 ? m2 : m0;
-}
-
-// The first index of the smallest value (costs are finite).
-int32_t argmin(const double *values, int64_t count) {
-  const double best = min_over([values](int64_t l) { return values[l]; },
-                               count);
-  int32_t l = 0;
-  while (values[l] != best) ++l;
-  return l;
-}
-
-// min_l a[l] + b[l]. The scoring of edges spends most of its time here, so
-// the SSE2 path (every x86-64 CPU has it) takes two labels per instruction;
-// the minimum of finite values does not depend on the order, so both paths
-// return the same value.
-double min_of_sum(const double *a, const double *b, int64_t count) {
-#ifdef __SSE2__
-  if (count >= 4) {
-    __m128d m0 = _mm_add_pd(_mm_loadu_pd(a), _mm_loadu_pd(b));
-    __m128d m1 = _mm_add_pd(_mm_loadu_pd(a + 2), _mm_loadu_pd(b + 2));
-    int64_t l = 4;
-    for (; l + 4 <= count; l += 4) {
-      m0 = _mm_min_pd(m0, _mm_add_pd(_mm_loadu_pd(a + l), _mm_loadu_pd(b + l)));
-      m1 = _mm_min_pd(
-          m1, _mm_add_pd(_mm_loadu_pd(a + l + 2), _mm_loadu_pd(b + l + 2)));
-    }
-    if (l + 2 <= count) {
-      m0 = _mm_min_pd(m0, _mm_add_pd(_mm_loadu_pd(a + l), _mm_loadu_pd(b + l)));
-      l += 2;
-    }
-    m0 = _mm_min_pd(m0, m1);
-    m0 = _mm_min_sd(m0, _mm_unpackhi_pd(m0, m0));
-    double m = _mm_cvtsd_f64(m0);
-    if (l < count) m = std::min(m, a[l] + b[l]);
-    return m;
-  }
-#endif
-  return min_over([a, b](int64_t l) { return a[l] + b[l]; }, count);
-}
 
 }  // namespace
 
@@ -375,6 +310,12 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   const bool keep_x = adjacency_[x].size() >= adjacency_[y].size();
   const uint32_t keep = keep_x ? x : y;
   const uint32_t gone = keep_x ? y : x;
+  // In phase 1, joining two clusters of one label that keeps it can only
+  // make the gains of the edges that move from gone to keep worse (the
+  // label penalty min_l [C(l) + C_d(l)] - C(label) - C_d(l_d) grows with
+  // C), so their queued entries stay optimistic and are not re-scored.
+  const bool moved_edges_worsen =
+      !stuff_rule_ && label_[x] == label && label_[y] == label;
   double *dst = row(keep);
   const double *src = row(gone);
   for (int64_t l = 0; l < num_labels_; ++l) dst[l] += src[l];
@@ -408,7 +349,7 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
     } else {
       (edges_[e].u == gone ? edges_[e].u : edges_[e].v) = keep;
       adjacency_[keep].push_back(e);
-      changed_.push_back(e);
+      if (!moved_edges_worsen) changed_.push_back(e);
     }
   }
   std::vector<uint32_t>().swap(adjacency_[gone]);

@@ -3,6 +3,8 @@
 
 #include <numeric>
 
+#include "label_costs.hpp"
+
 namespace mmcv_ops {
 
 namespace {
@@ -74,8 +76,12 @@ void improve_by_node_moves(const AmwcProblem &problem,
           target_label = segment_label[s];
         }
       }
-      for (uint32_t l = 0; l < num_labels; ++l) {
-        // A stuff label no neighbour has, or a new thing cluster.
+      // A stuff label no neighbour has, or a new thing cluster. None can
+      // win unless the node's cheapest label beats best (most nodes: one
+      // branch-free pass over the row instead of a test per label).
+      const uint32_t label_end =
+          min_value(cost, num_labels) < best ? num_labels : 0;
+      for (uint32_t l = 0; l < label_end; ++l) {
         if (!is_thing(l) && (l == current || stamp[l] == v)) continue;
         if (cost[l] < best) {
           best = cost[l];
