@@ -352,7 +352,7 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
       if (!moved_edges_worsen) changed_.push_back(e);
     }
   }
-  std::vector<uint32_t>().swap(adjacency_[gone]);
+  adjacency_[gone].clear();  // keeps its buffer for the next block
   if (edge_map_.needs_rebuild(num_alive_)) {
     edge_map_.reset(num_alive_);
     for (uint32_t e = 0; e < edges_.size(); ++e) {
