@@ -3,6 +3,7 @@
 first clusters in blocks of 2048 consecutive node indices on several threads
 (csrc/common/block_growth.cpp)."""
 import numpy as np
+import pytest
 import torch
 
 from mmcv_ops import (grid_graph, solve_amwc, solve_amwc_batch, solve_mwc,
@@ -101,3 +102,45 @@ def test_random_graphs_above_block_threshold():
     for instance, one, four in zip(instances, *mwc):
         check_amwc_solution(instance, one.labels, one.cut, one.objective)
         assert_same_results(one, four)
+
+
+def test_parallel_edges_inside_blocks_are_summed():
+    """The blocks read their edges from the node adjacency of the whole
+    graph: every edge split into two halves (one of them reversed) must give
+    the solution of the original graph."""
+    instance, _, _ = planted_grid_instance(np.random.default_rng(3))
+    edges, edge_costs = instance['edges'], instance['edge_costs']
+    split = dict(
+        instance,
+        edges=np.concatenate([edges, edges[:, ::-1]]),
+        edge_costs=np.concatenate([edge_costs, edge_costs]) / 2)
+    original, halves = solve_amwc(**instance), solve_amwc(**split)
+    assert torch.equal(original.labels, halves.labels)
+    assert torch.equal(original.clusters, halves.clusters)
+    assert original.objective == pytest.approx(halves.objective)
+    del instance['partitionable'], split['partitionable']
+    original, halves = solve_mwc(**instance), solve_mwc(**split)
+    assert torch.equal(original.labels, halves.labels)
+    assert original.objective == pytest.approx(halves.objective)
+
+
+def test_warm_start_growing_in_blocks_is_thread_independent():
+    """A warm start with most nodes marked -1 grows them in blocks on the
+    edges between marked nodes only."""
+    rng = np.random.default_rng(4)
+    instance, labels, segment = planted_grid_instance(rng)
+    initial = labels.copy()
+    initial[rng.random(len(initial)) < 0.6] = -1
+    results = [
+        solve_amwc(
+            **instance,
+            initial_labels=initial,
+            initial_clusters=segment,
+            num_threads=threads) for threads in THREAD_COUNTS
+    ]
+    check_amwc_solution(instance, results[0].labels, results[0].cut,
+                        results[0].objective, results[0].clusters)
+    for result in results[1:]:
+        assert_same_results(results[0], result)
+    assert results[0].objective <= planted_objective(instance, labels,
+                                                     segment) + 1e-6
