@@ -31,7 +31,16 @@ pytestmark = pytest.mark.slow
 
 NUM_ITERS = 3
 NUM_CLASSES = 6  # void label of the synthetic panoptic maps
-LOSS_RTOL = 1e-5
+# Step 1: the same images and weights, batch-norm statistics synchronised,
+# so the same forward up to float rounding. The updated weights then differ
+# by rounding-level noise in the gradients, and a ReLU whose input lies
+# within that noise of 0 passes a gradient in one run and not in the other:
+# with the original's head initialisation one of the 8192 inputs of
+# affinity_head.decoder.fusions.1's ReLU does, and the step-2 loss differs by
+# 2.5e-5 (relative). Later steps get 40 times that, still 1/46 of the
+# loss's change from step 1 to step 2 (4.6 %).
+FIRST_STEP_RTOL = 1e-5
+LATER_STEPS_RTOL = 1e-3
 
 
 def comparable_config(data_root, batch_size):
@@ -150,9 +159,10 @@ def test_two_processes_follow_the_one_process_loss_trajectory(runs):
     two = read_scalars(runs[2][0])
     one = read_scalars(runs[1][0])
     for step in range(1, NUM_ITERS + 1):
+        rtol = FIRST_STEP_RTOL if step == 1 else LATER_STEPS_RTOL
         for key in ('loss', 'loss_sem', 'loss_boundary'):
             assert two[step][key] == pytest.approx(
-                one[step][key], rel=LOSS_RTOL), (step, key)
+                one[step][key], rel=rtol), (step, key)
     assert len({record['loss'] for record in one.values()}) == NUM_ITERS
 
 
