@@ -144,3 +144,22 @@ def test_warm_start_growing_in_blocks_is_thread_independent():
         assert_same_results(results[0], result)
     assert results[0].objective <= planted_objective(instance, labels,
                                                      segment) + 1e-6
+
+
+def test_touching_instances_of_a_thing_label_stay_apart():
+    """The blocks first join nodes along attractive edges whose two ends have
+    the same cheapest label only for stuff labels: the planted instances of
+    thing label 0 (segments 0 and 2) share a boundary with a few attractive
+    edges across it (costs -0.3 + N(0, 0.2)), through which a union-find
+    over all labels would glue them. With 80 rows the boundary (row 40)
+    lies inside a block (rows 32-47)."""
+    instance, labels, segment = planted_grid_instance(
+        np.random.default_rng(6), height=80)
+    edges = instance['edges']
+    across = (segment[edges[:, 0]] == 0) & (segment[edges[:, 1]] == 2)
+    assert (instance['edge_costs'][across] > 0).sum() >= 10
+    result = solve_amwc(**instance, num_threads=1)
+    clusters = result.clusters.numpy()
+    majority = [np.bincount(clusters[segment == k]).argmax() for k in range(4)]
+    assert len(set(majority)) == 4
+    assert result.objective <= planted_objective(instance, labels, segment)

@@ -2,8 +2,10 @@
 #include "block_growth.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 #include "greedy_contraction.hpp"
+#include "label_costs.hpp"
 #include "parallel_for.hpp"
 
 namespace mmcv_ops {
@@ -15,6 +17,58 @@ namespace {
 // labels and a dozen edges per node: on the 256 x 512 benchmark grid this
 // halves the time of the contraction even on one thread.
 constexpr int64_t kBlockNodes = 2048;
+
+// [n] start clusters of a block (local indices; every node's representative
+// is the smallest node of its cluster): the nodes joined along the block's
+// attractive edges (cost > 0) whose two ends have the same cheapest label, a
+// stuff label (in the MWC every label is one). Nodes that keep such a label
+// end up in one cluster anyway (the stuff rule), so this only fixes early
+// what the contraction would do one edge at a time, and it never joins two
+// instances of a thing label (on the benchmark it takes 30-60 % of the
+// contractions of an AMWC block out of the heap, 45-75 % of an MWC block's).
+// Thing labels are left to the contraction, which keeps touching instances
+// apart.
+std::vector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
+                                       const BlockEdges &edges) {
+  const uint32_t n = static_cast<uint32_t>(block.num_nodes);
+  const int64_t num_labels = block.num_labels;
+  // Cheapest label of every node, -1 for a thing label or a node that does
+  // not grow.
+  std::vector<int32_t> label(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const int32_t l = argmin(
+        block.node_costs + static_cast<std::size_t>(i) * num_labels,
+        num_labels);
+    const bool thing =
+        block.partitionable != nullptr && block.partitionable[l];
+    const bool grows =
+        edges.grows == nullptr || edges.grows[edges.first + i];
+    label[i] = thing || !grows ? -1 : l;
+  }
+  // Union-find; the smaller root wins, so roots are first nodes.
+  std::vector<uint32_t> parent(n);
+  std::iota(parent.begin(), parent.end(), 0u);
+  const auto find = [&parent](uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  const Adjacency &by_node = *edges.by_node;
+  const uint32_t first = edges.first;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (label[i] < 0) continue;
+    for (uint32_t k = by_node.start[first + i];
+         k < by_node.start[first + i + 1]; ++k) {
+      const uint32_t j = by_node.target[k] - first;  // wraps below first
+      if (j <= i || j >= n || label[j] != label[i] ||
+          !(block.edge_costs[by_node.edge[k]] > 0.0))
+        continue;
+      const uint32_t a = find(i), b = find(j);
+      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) parent[i] = parent[parent[i]];
+  return parent;
+}
 
 }  // namespace
 
@@ -38,7 +92,9 @@ std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
     block.node_costs = problem.node_costs + first * problem.num_labels;
     const BlockEdges edges{&by_node, static_cast<uint32_t>(first), grows};
     const std::vector<uint32_t> roots =
-        contractions[worker].grow_block(block, edges);
+        contractions[worker].grow_block(
+            block, edges,
+            join_stuff_nodes(block, edges));
     const uint32_t offset = static_cast<uint32_t>(first);
     for (std::size_t i = 0; i < roots.size(); ++i)
       representative[offset + i] = offset + roots[i];

@@ -20,11 +20,12 @@ constexpr std::size_t kPrefetchDistance = 4;
 }  // namespace
 
 std::vector<uint32_t> GreedyContraction::grow_block(
-    const AmwcProblem &block, const BlockEdges &edges) {
+    const AmwcProblem &block, const BlockEdges &edges,
+    std::vector<uint32_t> start) {
   problem_ = &block;
   num_nodes_ = block.num_nodes;
   block_ = &edges;
-  cluster_of_.clear();
+  cluster_of_ = std::move(start);
   first_node_.clear();
   return grow();
 }
@@ -111,22 +112,35 @@ void GreedyContraction::build_graph() {
     ++degree[j];
   };
   if (block_ != nullptr) {
-    // A block of single nodes first .. first + n - 1: the entries of the
-    // whole graph's node rows that stay inside the block, each edge from its
-    // smaller end (the order a counting sort of the block's edges gives).
+    // A block of nodes first .. first + num_nodes_ - 1 in n start clusters:
+    // the entries of the whole graph's node rows that stay inside the block,
+    // each edge from its smaller end (the order a counting sort of the
+    // block's edges gives).
     const Adjacency &by_node = *block_->by_node;
     const uint32_t first = block_->first;
     const uint8_t *grows = block_->grows;
     // Each edge inside the block is an entry of both its ends' rows.
-    edges_.reserve((by_node.start[first + n] - by_node.start[first]) / 2);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (grows != nullptr && !grows[first + i]) continue;
-      for (uint32_t k = by_node.start[first + i];
-           k < by_node.start[first + i + 1]; ++k) {
-        const uint32_t j = by_node.target[k] - first;  // wraps below first
-        if (j <= i || j >= n) continue;
-        if (grows != nullptr && !grows[first + j]) continue;
-        add_edge(i, j, problem_->edge_costs[by_node.edge[k]]);
+    const uint32_t nodes = static_cast<uint32_t>(num_nodes_);
+    edges_.reserve((by_node.start[first + nodes] - by_node.start[first]) / 2);
+    // The rows of each start cluster's nodes in turn (a counting sort of the
+    // nodes by cluster), each edge from the end with the smaller cluster id.
+    std::vector<uint32_t> member_start(n + 1, 0), members(nodes);
+    for (uint32_t i = 0; i < nodes; ++i) ++member_start[cluster_of_[i] + 1];
+    std::partial_sum(member_start.begin(), member_start.end(),
+                     member_start.begin());
+    std::vector<uint32_t> cursor(member_start.begin(), member_start.end() - 1);
+    for (uint32_t i = 0; i < nodes; ++i) members[cursor[cluster_of_[i]]++] = i;
+    for (uint32_t c = 0; c < n; ++c) {
+      for (uint32_t m = member_start[c]; m < member_start[c + 1]; ++m) {
+        const uint32_t i = members[m];
+        if (grows != nullptr && !grows[first + i]) continue;
+        for (uint32_t k = by_node.start[first + i];
+             k < by_node.start[first + i + 1]; ++k) {
+          const uint32_t j = by_node.target[k] - first;  // wraps below first
+          if (j >= nodes || cluster_of_[j] <= c) continue;
+          if (grows != nullptr && !grows[first + j]) continue;
+          add_edge(c, cluster_of_[j], problem_->edge_costs[by_node.edge[k]]);
+        }
       }
     }
   } else {

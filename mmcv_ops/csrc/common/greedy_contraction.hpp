@@ -56,12 +56,16 @@ class GreedyContraction {
   // Runs phase 1 only; returns the cluster representative of every node.
   std::vector<uint32_t> grow();
 
-  // Runs phase 1 on a block of single nodes, reusing this object's buffers
-  // (blocks in a row then allocate and page in their arrays once): block's
-  // nodes (node_costs, num_nodes) are the block's, the labels the same as
-  // the problem's; the edges come from edges. Returns the representatives.
+  // Runs phase 1 on a block of nodes, reusing this object's buffers (blocks
+  // in a row then allocate and page in their arrays once): block's nodes
+  // (node_costs, num_nodes) are the block's, the labels the same as the
+  // problem's; the edges come from edges; start: [block's N] representative
+  // of every node's start cluster (block indices), or empty: every node
+  // alone.
+  // Returns the representatives.
   std::vector<uint32_t> grow_block(const AmwcProblem &block,
-                                   const BlockEdges &edges);
+                                   const BlockEdges &edges,
+                                   std::vector<uint32_t> start);
 
   // Runs both phases; returns the cluster representative of every node and
   // fills labels with the node labels.
