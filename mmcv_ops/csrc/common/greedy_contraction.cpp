@@ -202,8 +202,12 @@ std::vector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
 double GreedyContraction::edge_gain(uint32_t edge) const {
   const uint32_t a = edges_[edge].u, b = edges_[edge].v;
   // In phase 1 every label is the arg-min of its row, so two clusters with
-  // one label keep it when joined: the gain is just the edge.
-  if (!stuff_rule_ && label_[a] == label_[b]) return -edges_[edge].cost;
+  // one label keep it when joined: the gain is just the edge. Otherwise the
+  // label penalty min_l [C_A(l) + C_B(l)] - C_A(l_A) - C_B(l_B) is >= 0, so
+  // an edge that does not attract (cost <= 0) cannot gain and is not scored.
+  if (!stuff_rule_ &&
+      (label_[a] == label_[b] || !(edges_[edge].cost > 0)))
+    return -edges_[edge].cost;
   const double *ca = row(a);
   const double *cb = row(b);
   return min_of_sum(ca, cb, num_labels_) - ca[label_[a]] - cb[label_[b]] -
