@@ -1,7 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The block phase of the solver: instances with N >= 4096 nodes grow their
 first clusters in blocks of 2048 consecutive node indices on several threads
-(csrc/common/block_growth.cpp)."""
+(fewer nodes per block above 64 labels; csrc/common/block_growth.cpp)."""
 import numpy as np
 import pytest
 import torch
@@ -163,3 +163,37 @@ def test_touching_instances_of_a_thing_label_stay_apart():
     majority = [np.bincount(clusters[segment == k]).argmax() for k in range(4)]
     assert len(set(majority)) == 4
     assert result.objective <= planted_objective(instance, labels, segment)
+
+
+def test_many_labels_use_smaller_blocks():
+    """Above 64 labels a block holds fewer nodes (its cost rows within
+    1 MiB: 985 at 133 labels), so a 40 x 60 grid with 133 labels (2,400
+    nodes) already runs in two blocks; the result stays exact and does not
+    depend on the thread count."""
+    rng = np.random.default_rng(7)
+    height, width, num_labels = 40, 60, 133
+    edges = grid_graph(height, width, (1, 4, 16)).numpy()
+    ys, xs = np.divmod(np.arange(height * width), width)
+    segment = 2 * (ys >= 13) + (xs >= 25)
+    labels = np.array([0, 70, 0, 132])[segment]
+    node_costs = rng.normal(scale=0.5, size=(height * width, num_labels))
+    node_costs[np.arange(height * width), labels] -= 1.5
+    same = segment[edges[:, 0]] == segment[edges[:, 1]]
+    edge_costs = np.where(same, 0.3, -0.3) + rng.normal(
+        scale=0.2, size=len(edges))
+    partitionable = np.zeros(num_labels, dtype=bool)
+    partitionable[:70] = True
+    instance = dict(
+        node_costs=node_costs,
+        edges=edges,
+        edge_costs=edge_costs,
+        partitionable=partitionable)
+    results = [
+        solve_amwc(**instance, num_threads=threads)
+        for threads in THREAD_COUNTS
+    ]
+    check_amwc_solution(instance, results[0].labels, results[0].cut,
+                        results[0].objective, results[0].clusters)
+    for result in results[1:]:
+        assert_same_results(results[0], result)
+    assert results[0].objective <= planted_objective(instance, labels, segment)

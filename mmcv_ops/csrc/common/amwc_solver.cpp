@@ -86,7 +86,8 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
     const Adjacency by_node = node_adjacency(problem);
     {
       std::vector<uint32_t> start;
-      const int num_blocks = num_growth_blocks(problem.num_nodes);
+      const int num_blocks =
+          num_growth_blocks(problem.num_nodes, problem.num_labels);
       if (problem.initial_labels != nullptr) {
         start = initial_partition(problem);
         // When most nodes start alone (a strong perturbation), they grow

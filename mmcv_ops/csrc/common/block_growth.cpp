@@ -17,6 +17,12 @@ namespace {
 // labels and a dozen edges per node: on the 256 x 512 benchmark grid this
 // halves the time of the contraction even on one thread.
 constexpr int64_t kBlockNodes = 2048;
+// With many labels, fewer nodes, so that a block's cost rows (8 bytes per
+// label) stay within 1 MiB, the L2 cache of a current server core: 985
+// nodes at 133 labels (COCO), 12 % less time than 2048 on the 160 x 160
+// benchmark grid; up to 64 labels the blocks keep kBlockNodes.
+constexpr int64_t kBlockCostBytes = int64_t{1} << 20;
+constexpr int64_t kMinBlockNodes = 512;
 
 // [n] start clusters of a block (local indices; every node's representative
 // is the smallest node of its cluster): the nodes joined along the block's
@@ -72,8 +78,11 @@ std::vector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
 
 }  // namespace
 
-int num_growth_blocks(int64_t num_nodes) {
-  return static_cast<int>(std::max<int64_t>(num_nodes / kBlockNodes, 1));
+int num_growth_blocks(int64_t num_nodes, int64_t num_labels) {
+  const int64_t block_nodes = std::clamp<int64_t>(
+      kBlockCostBytes / (8 * std::max<int64_t>(num_labels, 1)),
+      kMinBlockNodes, kBlockNodes);
+  return static_cast<int>(std::max<int64_t>(num_nodes / block_nodes, 1));
 }
 
 std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,

@@ -5,8 +5,9 @@
 // bands of a grid graph). Each block grows clusters by the phase-1 greedy
 // contraction on the edges inside it; edges between blocks are left to the
 // contraction on the whole graph, which continues from these clusters. The
-// blocks depend only on the node count, never on the thread count, so the
-// result does not either; smaller working sets also cut cache misses.
+// blocks depend only on the node and label counts, never on the thread
+// count, so the result does not either; smaller working sets also cut cache
+// misses.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,9 @@
 
 namespace mmcv_ops {
 
-// Blocks used for a problem with num_nodes nodes; 1 = no block phase.
-int num_growth_blocks(int64_t num_nodes);
+// Blocks used for a problem with num_nodes nodes and num_labels labels;
+// 1 = no block phase.
+int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 
 // [N] representative of every node's cluster after growing the clusters in
 // num_blocks blocks on num_threads threads; a representative is the node of
