@@ -20,10 +20,8 @@ model = dict(
     amwc_layer=dict(
         type='AMWCLayer',
         min_instance_area=2,
-        # deliberate, measured (docs/faithfulness.md): MWC baseline and a
-        # plain label per thing class in the backward
-        baseline='mwc',
-        plain_thing_labels=True),
+        # deliberate, measured (docs/faithfulness.md): the MWC baseline
+        baseline='mwc'),
     # areas in points of the 32 x 32 output grid
     loss_pq=dict(
         type='PQSurrogateLoss',

@@ -122,6 +122,37 @@ def test_extended_labels_original_and_plain_thing_labels():
     assert labels.tolist() == [2, 0, 0, 0, 1, 3]
 
 
+@pytest.mark.parametrize('plain_thing_labels', [False, True])
+def test_removing_a_fragment_through_the_plain_thing_label_is_free(
+        plain_thing_labels):
+    # a 2x2 thing fragment in stuff, pushed out by a gradient on its area:
+    # with a plain label per thing class its pixels move there, same class
+    # and same cuts, so the gradient is zero (the measured cause of more
+    # false-positive fragments, docs/experiments.md); with the original's
+    # labels they must change class
+    node_costs = torch.zeros(1, 2, 8, 8)
+    node_costs[0, 1] = -1.  # stuff
+    node_costs[0, 0, 3:5, 3:5] = -3.  # the thing fragment
+    node_costs.requires_grad_()
+    edge_costs = torch.full((1, 1, 2, 8, 8), 0.5, requires_grad=True)
+    layer = AMWCLayer(
+        1,
+        1,
+        edge_distances=[1],
+        lambda_range=(10., 20.),
+        num_samples=2,
+        baseline='mwc',
+        plain_thing_labels=plain_thing_labels)
+    segments = layer(node_costs, edge_costs)
+    assert segments.classes[0].tolist() == [1, 0]
+    segments.areas[0, 1].backward()
+    moved = node_costs.grad.abs().sum() + edge_costs.grad.abs().sum()
+    if plain_thing_labels:
+        assert moved < 1e-9
+    else:
+        assert moved > 0.1
+
+
 def test_extended_labels_pool_zero_and_smallest_gradients(caplog):
     # a segment with a zero gradient needs no label of its own: its class's
     # plain label stands for it
