@@ -170,11 +170,22 @@ def test_train_stage_one_then_stage_two(synthetic_root, tmp_path):
                  'train_cfg.max_iters=2',
                  'default_hooks.checkpoint.interval=2')
     assert 'Load checkpoint from' in output
-    # the synthetic stage 2 keeps the stage-1 losses beside loss_pq (x30)
+    # the paper's stage 2: the PQ loss (x30) alone, backbone, decoders and
+    # batch norms frozen, the heads trained
     losses = re.findall(r'loss_pq: (\d+\.\d+)', output)
     assert len(losses) == 2 and all(0 < float(v) <= 30 for v in losses)
-    assert len(re.findall(r'loss_sem: \d+\.\d+', output)) == 2
-    assert osp.isfile(tmp_path / 'stage_two' / 'iter_2.pth')
+    assert not re.search(r'loss_sem: \d', output)
+    start = torch.load(f'{stage_one}/iter_1.pth', weights_only=False)
+    end = torch.load(tmp_path / 'stage_two' / 'iter_2.pth',
+                     weights_only=False)
+    start, end = start['state_dict'], end['state_dict']
+    for name, value in start.items():
+        frozen = name.startswith(('backbone.', 'semantic_head.decoder.',
+                                  'affinity_head.decoder.')) or 'running_' in name
+        if frozen:
+            assert torch.equal(end[name], value), name
+    assert not torch.equal(end['semantic_head.conv_seg.weight'],
+                           start['semantic_head.conv_seg.weight'])
 
 
 @pytest.mark.slow
