@@ -50,22 +50,29 @@ def assert_same_results(first, second):
             assert a == b
 
 
-def test_grid_above_block_threshold():
-    instance, labels, segment = planted_grid_instance(
-        np.random.default_rng(0))
+def solve_on_every_thread_count(instance, **options):
+    """The AMWC solution of ``instance``: feasible, its objective exact, the
+    same for every thread count."""
     results = [
-        solve_amwc(**instance, num_threads=threads)
+        solve_amwc(**instance, **options, num_threads=threads)
         for threads in THREAD_COUNTS
     ]
     check_amwc_solution(instance, results[0].labels, results[0].cut,
                         results[0].objective, results[0].clusters)
     for result in results[1:]:
         assert_same_results(results[0], result)
+    return results[0]
+
+
+def test_grid_above_block_threshold():
+    instance, labels, segment = planted_grid_instance(
+        np.random.default_rng(0))
+    result = solve_on_every_thread_count(instance)
     # Bands of 2048 nodes cut the planted segments; the contraction on the
     # whole graph must still join each into one cluster (up to a few noisy
     # nodes).
-    assert results[0].objective <= planted_objective(instance, labels, segment)
-    clusters = results[0].clusters.numpy()
+    assert result.objective <= planted_objective(instance, labels, segment)
+    clusters = result.clusters.numpy()
     for k in range(4):
         members = clusters[segment == k]
         assert np.bincount(members).max() >= 0.99 * len(members)
@@ -131,18 +138,9 @@ def test_warm_start_growing_in_blocks_is_thread_independent():
     instance, labels, segment = planted_grid_instance(rng)
     initial = labels.copy()
     initial[rng.random(len(initial)) < 0.6] = -1
-    results = [
-        solve_amwc(
-            **instance,
-            initial_labels=initial,
-            initial_clusters=segment,
-            num_threads=threads) for threads in THREAD_COUNTS
-    ]
-    check_amwc_solution(instance, results[0].labels, results[0].cut,
-                        results[0].objective, results[0].clusters)
-    for result in results[1:]:
-        assert_same_results(results[0], result)
-    assert results[0].objective <= planted_objective(instance, labels,
+    result = solve_on_every_thread_count(
+        instance, initial_labels=initial, initial_clusters=segment)
+    assert result.objective <= planted_objective(instance, labels,
                                                      segment) + 1e-6
 
 
@@ -188,12 +186,5 @@ def test_many_labels_use_smaller_blocks():
         edges=edges,
         edge_costs=edge_costs,
         partitionable=partitionable)
-    results = [
-        solve_amwc(**instance, num_threads=threads)
-        for threads in THREAD_COUNTS
-    ]
-    check_amwc_solution(instance, results[0].labels, results[0].cut,
-                        results[0].objective, results[0].clusters)
-    for result in results[1:]:
-        assert_same_results(results[0], result)
-    assert results[0].objective <= planted_objective(instance, labels, segment)
+    result = solve_on_every_thread_count(instance)
+    assert result.objective <= planted_objective(instance, labels, segment)
