@@ -29,7 +29,7 @@ from .device import on_input_device
 ArrayLike = Union[Tensor, np.ndarray]
 
 
-class AmwcResult(NamedTuple):
+class AMWCResult(NamedTuple):
     """AMWC solution.
 
     Attributes:
@@ -45,7 +45,7 @@ class AmwcResult(NamedTuple):
     objective: float
 
 
-class MwcResult(NamedTuple):
+class MWCResult(NamedTuple):
     """MWC solution: ``labels`` [N] int64, ``cut`` [E] bool (labels differ)
     and the float64 ``objective``."""
     labels: Tensor
@@ -154,7 +154,7 @@ def solve_amwc_batch(
         num_threads: Optional[int] = None,
         initial_labels: Union[None, ArrayLike, Sequence] = None,
         initial_clusters: Union[None, ArrayLike, Sequence] = None
-) -> List[AmwcResult]:
+) -> List[AMWCResult]:
     """Solves several AMWC instances on a C++ thread pool (GIL released).
 
     Args:
@@ -180,19 +180,19 @@ def solve_amwc_batch(
             result is never worse than a complete initial solution.
         initial_clusters (Tensor | ndarray | list, optional): The clusters of
             that solution: [N_k] int32/int64 ids in [0, N_k), one label per
-            cluster (the ``clusters`` of an :class:`AmwcResult`; ignored at
+            cluster (the ``clusters`` of an :class:`AMWCResult`; ignored at
             nodes marked -1); shared or one per instance; None: one cluster
             per label.
 
     Returns:
-        list[AmwcResult]: One result per instance, in input order.
+        list[AMWCResult]: One result per instance, in input order.
     """
     if partitionable is None:
         raise TypeError('partitionable must be a bool array of shape [L] (or '
                         'a list of them), got None; use solve_mwc_batch for '
                         'the problem without thing labels')
     return [
-        AmwcResult(*result)
+        AMWCResult(*result)
         for result in _solve(node_costs, edges, edge_costs, partitionable,
                              initial_labels, initial_clusters, num_threads)
     ]
@@ -205,14 +205,14 @@ def solve_mwc_batch(
         edge_costs: Sequence[ArrayLike],
         num_threads: Optional[int] = None,
         initial_labels: Union[None, ArrayLike, Sequence] = None
-) -> List[MwcResult]:
+) -> List[MWCResult]:
     """Solves several MWC instances (every label is stuff) on a C++ thread
     pool; arguments as in :func:`solve_amwc_batch` (``initial_labels``: a
     warm start, e.g. the labels of the unperturbed problem's solution)."""
     results = _solve(node_costs, edges, edge_costs, None, initial_labels,
                      None, num_threads)
     return [
-        MwcResult(labels, cut, objective)
+        MWCResult(labels, cut, objective)
         for labels, _, cut, objective in results
     ]
 
@@ -223,7 +223,7 @@ def solve_amwc(node_costs: ArrayLike,
                partitionable: ArrayLike,
                num_threads: Optional[int] = None,
                initial_labels: Optional[ArrayLike] = None,
-               initial_clusters: Optional[ArrayLike] = None) -> AmwcResult:
+               initial_clusters: Optional[ArrayLike] = None) -> AMWCResult:
     """Solves one AMWC instance: node_costs [N, L] float, edges [E, 2] int,
     edge_costs [E] float, partitionable [L] bool (True = thing label).
 
@@ -244,7 +244,7 @@ def solve_mwc(node_costs: ArrayLike,
               edges: ArrayLike,
               edge_costs: ArrayLike,
               num_threads: Optional[int] = None,
-              initial_labels: Optional[ArrayLike] = None) -> MwcResult:
+              initial_labels: Optional[ArrayLike] = None) -> MWCResult:
     """Solves one MWC instance: an edge is cut iff its labels differ;
     ``num_threads`` and ``initial_labels`` (a warm start) as in
     :func:`solve_amwc_batch`."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmcv_ops import (AmwcResult, MwcResult, solve_amwc, solve_amwc_batch,
+from mmcv_ops import (AMWCResult, MWCResult, solve_amwc, solve_amwc_batch,
                       solve_mwc, solve_mwc_batch)
 from mmcv_ops.testing import check_amwc_solution, random_amwc_instance
 
@@ -54,7 +54,7 @@ def test_hand_made_instance():
     edge_costs = torch.tensor([1., -1., 1.])
     result = solve_amwc(node_costs, edges, edge_costs,
                         torch.tensor([True, False]))
-    assert isinstance(result, AmwcResult)
+    assert isinstance(result, AMWCResult)
     assert result.labels.tolist() == [0, 0, 1, 1, 1]
     assert result.clusters.tolist() == [0, 0, 1, 1, 1]  # stuff: one cluster
     assert result.cut.tolist() == [False, True, False]
@@ -105,7 +105,7 @@ def test_degenerate_sizes():
     node_costs = np.full((6, 3), 0.5)
     edges = np.array([[0, 1], [1, 2], [3, 4], [4, 5], [0, 5]])
     result = solve_mwc(node_costs, edges, np.ones(5))
-    assert isinstance(result, MwcResult)
+    assert isinstance(result, MWCResult)
     assert not result.cut.any() and result.objective == pytest.approx(3.0)
 
 

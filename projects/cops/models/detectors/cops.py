@@ -7,7 +7,7 @@ import torch
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from mmcv_ops import AmwcResult, edge_values_to_grid_maps
+from mmcv_ops import AMWCResult, edge_values_to_grid_maps
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -160,7 +160,7 @@ class COPS(BaseDetector):
         ]
 
     def solve(self, sem_logits: Tensor, boundary_logits: Tensor,
-              grid_shapes: Sequence[Tuple[int, int]]) -> List[AmwcResult]:
+              grid_shapes: Sequence[Tuple[int, int]]) -> List[AMWCResult]:
         """One AMWC per image on its valid grid (no gradient).
 
         The costs are computed where the network runs; the solver copies
@@ -173,7 +173,7 @@ class COPS(BaseDetector):
             grid_shapes (Sequence[tuple]): Valid ``(h_i, w_i)`` per image.
 
         Returns:
-            list[AmwcResult]: per image ``labels``, ``clusters``
+            list[AMWCResult]: per image ``labels``, ``clusters``
             ``[h_i * w_i]`` and ``cut`` on the logits' device, and the
             ``objective``.
         """
@@ -191,7 +191,7 @@ class COPS(BaseDetector):
             num_threads=self.test_cfg['num_threads'])
         return solutions
 
-    def postprocess(self, solutions: Sequence[AmwcResult],
+    def postprocess(self, solutions: Sequence[AMWCResult],
                     sem_logits: Tensor, boundary_logits: Tensor,
                     grid_shapes: Sequence[Tuple[int, int]],
                     batch_data_samples: SampleList,

@@ -13,7 +13,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from torch import Tensor
 
-from mmcv_ops import (AmwcResult, grid_graph, grid_maps_to_edge_values,
+from mmcv_ops import (AMWCResult, grid_graph, grid_maps_to_edge_values,
                       solve_amwc_batch)
 
 
@@ -76,7 +76,7 @@ def solve_grid_amwc(
     partitionable: Tensor,
     grid_shapes: Optional[Sequence[Tuple[int, int]]] = None,
     num_threads: Optional[int] = None
-) -> Tuple[GridProblems, List[AmwcResult]]:
+) -> Tuple[GridProblems, List[AMWCResult]]:
     """The AMWC of every image's valid grid, in one batched solver call.
 
     Args:
@@ -91,7 +91,7 @@ def solve_grid_amwc(
 
     Returns:
         tuple: the :class:`GridProblems` solved and one
-        ``mmcv_ops.AmwcResult`` per image (``labels`` / ``clusters``
+        ``mmcv_ops.AMWCResult`` per image (``labels`` / ``clusters``
         ``[h_i * w_i]``, ``cut`` ``[E_i]``) on the device of the costs; the
         costs cross to the host in one copy per batch.
     """
