@@ -1,18 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Pixel-grid graphs for the AMWC solver and per-offset edge maps.
 
-Node index of pixel (y, x) on an H x W grid: ``y * W + x``. For every offset
-``d`` in the given order the edges are: first the vertical edges
-(y, x)-(y + d, x) in row-major order over y < H - d, x < W; then the
-horizontal edges (y, x)-(y, x + d) in row-major order over y < H, x < W - d
-(none when d >= H resp. d >= W).
+Node index of pixel (y, x) on an H x W grid: ``y * W + x``. For every edge
+distance ``d`` (pixel offset) in the given order the edges are: first the
+vertical edges (y, x)-(y + d, x) in row-major order over y < H - d, x < W;
+then the horizontal edges (y, x)-(y, x + d) in row-major order over y < H,
+x < W - d (none when d >= H resp. d >= W).
 
-Edge maps have shape [..., D, 2, H, W] (D = len(offsets)); channel 0 holds
-vertical, channel 1 horizontal edges, and an edge's value sits on its FIRST
-pixel (y, x), the top resp. left pixel of the pair. Map positions without an
-edge (the last d rows of channel 0, the last d columns of channel 1) are
-ignored when reading and filled with ``fill`` when writing. Both conversions
-are slicing only, so gradients flow through them.
+Edge maps have shape [..., D, 2, H, W] (D = len(edge_distances)); channel 0
+holds vertical, channel 1 horizontal edges, and an edge's value sits on its
+FIRST pixel (y, x), the top resp. left pixel of the pair. Map positions
+without an edge (the last d rows of channel 0, the last d columns of channel
+1) are ignored when reading and filled with ``fill`` when writing. Both
+conversions are slicing only, so gradients flow through them.
 """
 from typing import Sequence
 
@@ -26,17 +26,18 @@ def _check_size(value, name: str) -> int:
     return value
 
 
-def _check_offsets(offsets: Sequence[int]) -> list:
-    offsets = list(offsets)
-    if not offsets:
-        raise ValueError('offsets must contain at least one offset')
-    for d in offsets:
-        _check_size(d, 'every offset')
-    return offsets
+def _check_edge_distances(edge_distances: Sequence[int]) -> list:
+    edge_distances = list(edge_distances)
+    if not edge_distances:
+        raise ValueError('edge_distances must contain at least one distance')
+    for d in edge_distances:
+        _check_size(d, 'every edge distance')
+    return edge_distances
 
 
-def grid_graph(height: int, width: int, offsets: Sequence[int]) -> Tensor:
-    """Edges of the H x W grid graph for the given offsets.
+def grid_graph(height: int, width: int,
+               edge_distances: Sequence[int]) -> Tensor:
+    """Edges of the H x W grid graph for the given edge distances.
 
     Returns:
         Tensor: [E, 2] int64 node pairs (i < j), in the module's edge order.
@@ -45,7 +46,7 @@ def grid_graph(height: int, width: int, offsets: Sequence[int]) -> Tensor:
     width = _check_size(width, 'width')
     index = torch.arange(height * width).reshape(height, width)
     pairs = []
-    for d in _check_offsets(offsets):
+    for d in _check_edge_distances(edge_distances):
         if d < height:
             pairs.append(
                 torch.stack([index[:-d].reshape(-1), index[d:].reshape(-1)],
@@ -60,27 +61,30 @@ def grid_graph(height: int, width: int, offsets: Sequence[int]) -> Tensor:
     return torch.cat(pairs)
 
 
-def grid_maps_to_edge_values(maps: Tensor, offsets: Sequence[int]) -> Tensor:
+def grid_maps_to_edge_values(maps: Tensor,
+                             edge_distances: Sequence[int]) -> Tensor:
     """Reads the edge values out of per-offset maps.
 
     Args:
         maps (Tensor): [..., D, 2, H, W], see the module docstring.
-        offsets (Sequence[int]): The D offsets, in the order of the maps.
+        edge_distances (Sequence[int]): The D distances, in the order of the
+            maps.
 
     Returns:
         Tensor: [..., E] values in the edge order of :func:`grid_graph`.
     """
-    offsets = _check_offsets(offsets)
+    edge_distances = _check_edge_distances(edge_distances)
     if not isinstance(maps, Tensor):
         raise TypeError(f'maps must be a torch.Tensor, got '
                         f'{type(maps).__name__}')
-    if maps.dim() < 4 or tuple(maps.shape[-4:-2]) != (len(offsets), 2):
-        raise ValueError(f'maps must have shape [..., D={len(offsets)}, 2, H, '
-                         f'W], got {tuple(maps.shape)}')
+    num_distances = len(edge_distances)
+    if maps.dim() < 4 or tuple(maps.shape[-4:-2]) != (num_distances, 2):
+        raise ValueError(f'maps must have shape [..., D={num_distances}, 2, '
+                         f'H, W], got {tuple(maps.shape)}')
     height, width = maps.shape[-2:]
     batch = maps.shape[:-4]
     values = []
-    for k, d in enumerate(offsets):
+    for k, d in enumerate(edge_distances):
         if d < height:
             values.append(maps[..., k, 0, :height - d, :].reshape(*batch, -1))
         if d < width:
@@ -93,7 +97,7 @@ def grid_maps_to_edge_values(maps: Tensor, offsets: Sequence[int]) -> Tensor:
 def edge_values_to_grid_maps(values: Tensor,
                              height: int,
                              width: int,
-                             offsets: Sequence[int],
+                             edge_distances: Sequence[int],
                              fill: float = 0) -> Tensor:
     """Writes edge values into per-offset maps (inverse of
     :func:`grid_maps_to_edge_values`).
@@ -102,7 +106,7 @@ def edge_values_to_grid_maps(values: Tensor,
         values (Tensor): [..., E] in the edge order of :func:`grid_graph`.
         height (int): Grid height H.
         width (int): Grid width W.
-        offsets (Sequence[int]): The D offsets.
+        edge_distances (Sequence[int]): The D distances.
         fill (float): Value of the map positions without an edge.
 
     Returns:
@@ -110,21 +114,23 @@ def edge_values_to_grid_maps(values: Tensor,
     """
     height = _check_size(height, 'height')
     width = _check_size(width, 'width')
-    offsets = _check_offsets(offsets)
+    edge_distances = _check_edge_distances(edge_distances)
     if not isinstance(values, Tensor):
         raise TypeError(f'values must be a torch.Tensor, got '
                         f'{type(values).__name__}')
     counts = [(max(height - d, 0) * width, height * max(width - d, 0))
-              for d in offsets]
+              for d in edge_distances]
     num_edges = sum(v + h for v, h in counts)
     if values.dim() < 1 or values.shape[-1] != num_edges:
         raise ValueError(f'values must have shape [..., E={num_edges}] for a '
-                         f'{height}x{width} grid with offsets {offsets}, got '
-                         f'{tuple(values.shape)}')
+                         f'{height}x{width} grid with edge_distances '
+                         f'{edge_distances}, got {tuple(values.shape)}')
     batch = values.shape[:-1]
-    maps = values.new_full((*batch, len(offsets), 2, height, width), fill)
+    maps = values.new_full((*batch, len(edge_distances), 2, height, width),
+                           fill)
     start = 0
-    for k, (d, (vertical, horizontal)) in enumerate(zip(offsets, counts)):
+    for k, d in enumerate(edge_distances):
+        vertical, horizontal = counts[k]
         if vertical:
             maps[..., k,
                  0, :height - d, :] = values[...,

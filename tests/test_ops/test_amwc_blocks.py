@@ -17,8 +17,8 @@ def planted_grid_instance(rng, height=96, width=128):
     """A grid with four rectangular segments (labels 0, 1, 0 and 2; label 0
     is a thing, so its two rectangles are two instances) and noisy costs
     that favour them; returns the instance and the planted segment ids."""
-    offsets = (1, 4, 16)
-    edges = grid_graph(height, width, offsets).numpy()
+    edge_distances = (1, 4, 16)
+    edges = grid_graph(height, width, edge_distances).numpy()
     ys, xs = np.divmod(np.arange(height * width), width)
     segment = 2 * (ys >= height // 2) + (xs >= width // 3)
     labels = np.array([0, 1, 0, 2])[segment]

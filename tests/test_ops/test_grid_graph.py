@@ -44,12 +44,13 @@ def test_map_value_sits_on_first_pixel():
 
 def test_round_trips_and_gradient():
     torch.manual_seed(0)
-    height, width, offsets = 5, 7, [1, 3, 6]
-    num_edges = grid_graph(height, width, offsets).shape[0]
+    height, width, edge_distances = 5, 7, [1, 3, 6]
+    num_edges = grid_graph(height, width, edge_distances).shape[0]
     values = torch.randn(2, 3, num_edges, requires_grad=True)
-    maps = edge_values_to_grid_maps(values, height, width, offsets, fill=-9.)
+    maps = edge_values_to_grid_maps(
+        values, height, width, edge_distances, fill=-9.)
     assert maps.shape == (2, 3, 3, 2, height, width)
-    assert torch.equal(grid_maps_to_edge_values(maps, offsets), values)
+    assert torch.equal(grid_maps_to_edge_values(maps, edge_distances), values)
     # positions without an edge hold the fill value
     assert (maps[..., 2, 0, :, :] == -9.).all()  # 6 >= height
     assert (maps[..., 1, 1, :, width - 3:] == -9.).all()
@@ -57,9 +58,10 @@ def test_round_trips_and_gradient():
     assert torch.equal(values.grad, torch.ones_like(values))
     dense = torch.randn(3, 2, height, width)
     back = edge_values_to_grid_maps(
-        grid_maps_to_edge_values(dense, offsets), height, width, offsets)
+        grid_maps_to_edge_values(dense, edge_distances), height, width,
+        edge_distances)
     valid = edge_values_to_grid_maps(
-        torch.ones(num_edges), height, width, offsets).bool()
+        torch.ones(num_edges), height, width, edge_distances).bool()
     assert torch.equal(back[valid], dense[valid])
     assert (back[~valid] == 0).all()
 
@@ -67,8 +69,8 @@ def test_round_trips_and_gradient():
 @pytest.mark.parametrize('call, error, match', [
     (lambda: grid_graph(0, 4, [1]), ValueError, 'height'),
     (lambda: grid_graph(3, 2.5, [1]), ValueError, 'width'),
-    (lambda: grid_graph(3, 4, []), ValueError, 'offsets'),
-    (lambda: grid_graph(3, 4, [1, 0]), ValueError, 'offset'),
+    (lambda: grid_graph(3, 4, []), ValueError, 'edge_distances'),
+    (lambda: grid_graph(3, 4, [1, 0]), ValueError, 'edge distance'),
     (lambda: grid_maps_to_edge_values(torch.zeros(2, 2, 3, 4), [1]),
      ValueError, r'D=1'),
     (lambda: grid_maps_to_edge_values([[0.]], [1]), TypeError, 'maps'),
