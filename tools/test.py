@@ -98,6 +98,7 @@ def main():
     if args.show_dir and panoptic_metrics and runner.rank == 0:
         copy_worst_painted(panoptic_metrics[0],
                            osp.join(runner.log_dir, args.show_dir))
+    del runner  # see shutdown_distributed
     shutdown_distributed()
 
 

@@ -107,6 +107,7 @@ def main():
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    del runner  # see shutdown_distributed
     shutdown_distributed()
 
 

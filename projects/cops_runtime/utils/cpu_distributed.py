@@ -9,6 +9,8 @@ a DDP wrapper without device ids and replaces ``SyncBN`` layers by
 :class:`CPUSyncBatchNorm`, so ``tools/dist_train.sh CONFIG N`` runs N CPU
 processes whose batch statistics are synchronised as the config asks.
 """
+import gc
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
@@ -73,14 +75,20 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 
 def shutdown_distributed() -> None:
-    """Wait for every rank, then destroy the default process group.
+    """Wait for every rank, collect what still holds the process group, then
+    destroy it.
 
     A rank that exits while another is still working (rank 0 writing the
     last checkpoint) and with its gloo group alive can abort at interpreter
     exit ("terminate called without an active exception", SIGABRT), which
-    fails the whole torchrun job. Called at the end of tools/train.py and
-    tools/test.py; nothing happens outside distributed runs.
+    fails the whole torchrun job. The DDP wrapper of a runner keeps the
+    group alive until it is collected, so callers drop their runner first
+    and it is collected here, while every rank is still connected. Called at
+    the end of tools/train.py and tools/test.py; nothing happens outside
+    distributed runs.
     """
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
