@@ -28,7 +28,7 @@ Example (the predictions of ``tools/test.py --out``)::
 import argparse
 import json
 import os.path as osp
-from collections import Counter
+from collections import Counter, defaultdict
 
 import mmcv
 import numpy as np
@@ -52,39 +52,40 @@ def parse_args():
 
 def image_errors(gt_ids, gt_segments, pred, num_classes, cat_to_label,
                  thing_labels):
-    """Error types of one image: Counter of ``(type, 'thing'|'stuff')``."""
+    """Error types of one image: Counter of ``(type, 'thing'|'stuff')``.
+
+    Overlaps and areas come from one joint histogram of the ground-truth and
+    predicted ids (as panopticapi matches), not from a mask per pair.
+    """
+    crowd = [info['id'] for info in gt_segments if info.get('iscrowd', 0)]
+    void = (gt_ids == 0) | np.isin(gt_ids, crowd)
+    pred = np.where(void | (pred % INSTANCE_OFFSET == num_classes), -1, pred)
+    pred_ids, pred_areas = np.unique(pred[pred >= 0], return_counts=True)
+    pred_area = dict(zip(pred_ids.tolist(), pred_areas.tolist()))
+    gt_ids_, gt_areas = np.unique(gt_ids[~void], return_counts=True)
+    gt_area = dict(zip(gt_ids_.tolist(), gt_areas.tolist()))
+    pairs, pair_overlaps = np.unique(
+        np.stack([gt_ids[~void], pred[~void]]), axis=1, return_counts=True)
+    overlaps = defaultdict(list)  # gt id -> [(pred id, overlap)]
+    for (gt_id, pred_id), overlap in zip(pairs.T.tolist(),
+                                         pair_overlaps.tolist()):
+        if pred_id >= 0:
+            overlaps[gt_id].append((pred_id, overlap))
     counts = Counter()
-    void = np.zeros(gt_ids.shape, bool)
-    gt = {}
-    for info in gt_segments:
-        mask = gt_ids == info['id']
-        if info.get('iscrowd', 0):
-            void |= mask
-        else:
-            gt[info['id']] = (cat_to_label[info['category_id']], mask)
-    void |= gt_ids == 0
-    pred_segments = {
-        int(i): mask
-        for i in np.unique(pred)
-        if i % INSTANCE_OFFSET != num_classes
-        for mask in [(pred == i) & ~void]
-    }
     matched_preds = set()
-    for label, mask in gt.values():
-        kind = 'thing' if label in thing_labels else 'stuff'
-        area = mask.sum()
-        best = {}  # same-class / other-class: (IoU, overlap, pred id)
+    for info in gt_segments:
+        if info['id'] in crowd:
+            continue
+        label = cat_to_label[info['category_id']]
+        area = gt_area.get(info['id'], 0)
+        best = {}  # 'same' / 'other' class: (IoU, overlap, pred id)
         covered = 0
-        for pred_id, pred_mask in pred_segments.items():
-            overlap = (mask & pred_mask).sum()
-            if overlap == 0:
-                continue
-            iou = overlap / (area + pred_mask.sum() - overlap)
-            same = pred_id % INSTANCE_OFFSET == label
-            key = 'same' if same else 'other'
+        for pred_id, overlap in overlaps[info['id']]:
+            iou = overlap / (area + pred_area[pred_id] - overlap)
+            key = 'same' if pred_id % INSTANCE_OFFSET == label else 'other'
             if iou > best.get(key, (0, 0, None))[0]:
                 best[key] = (iou, overlap, pred_id)
-            covered += overlap if same else 0
+            covered += overlap if key == 'same' else 0
         same = best.get('same', (0, 0, None))
         if same[0] > 0.5:
             matched_preds.add(same[2])
@@ -97,9 +98,10 @@ def image_errors(gt_ids, gt_segments, pred, num_classes, cat_to_label,
             error = 'split'
         else:
             error = 'missed'
+        kind = 'thing' if label in thing_labels else 'stuff'
         counts[error, kind] += 1
-    for pred_id, pred_mask in pred_segments.items():
-        if pred_id not in matched_preds and pred_mask.any():
+    for pred_id in pred_area:
+        if pred_id not in matched_preds:
             kind = ('thing' if pred_id % INSTANCE_OFFSET in thing_labels else
                     'stuff')
             counts['false_positive', kind] += 1

@@ -2,13 +2,9 @@
 perturbed solves start from the forward solution."""
 import torch
 import torch.nn.functional as F
+from test_amwc_layer import check_finite_difference, pixel_regions
 
 from projects.cops.models.layers import AMWCLayer
-
-
-def pixel_regions(batch, height, width):
-    return torch.arange(height * width).view(1, height, width).expand(
-        batch, -1, -1).clone()
 
 
 def layer_gradients(node_costs, edge_costs, seed=7, **options):
@@ -47,12 +43,7 @@ def test_exact_finite_difference_with_warm_start():
         grad = torch.zeros_like(segments.overlaps)
         grad[0, 0, 3] = 1
         segments.overlaps.backward(grad)
-        expected_nodes = torch.zeros(1, 2, 1, 4)
-        expected_nodes[0, :, 0, 3] = torch.tensor([-0.1, 0.1])
-        expected_edges = torch.zeros(1, 1, 2, 1, 4)
-        expected_edges[0, 0, 1, 0, 2] = 0.1
-        assert torch.allclose(costs.grad, expected_nodes)
-        assert torch.allclose(edges.grad, expected_edges)
+        check_finite_difference(costs, edges)
 
 
 def test_nothing_moved_gives_zero_gradient_with_warm_start():
