@@ -1,10 +1,16 @@
 """The AMWC layer's warm-started backward (``warm_start=True``): the
 perturbed solves start from the forward solution."""
+import re
+from unittest import mock
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from test_amwc_layer import check_finite_difference, pixel_regions
+from tool_runs import run_tool
 
-from projects.cops.models.layers import AMWCLayer
+from mmcv_ops import grid_graph
+from projects.cops.models.layers import AMWCLayer, amwc_function
 
 
 def layer_gradients(node_costs, edge_costs, seed=7, **options):
@@ -46,6 +52,57 @@ def test_exact_finite_difference_with_warm_start():
         check_finite_difference(costs, edges)
 
 
+def test_only_pushed_pixels_start_alone():
+    # 1x5 pixels: thing clusters A = {0, 1} and B = {3, 4} of class 0, split
+    # by stuff pixel 2. The loss pushes pixel 1 out of A and B (into class
+    # 1) and pulls pixel 3 (already in B) into B. A and B are two own labels
+    # of class 0 with equal costs; an argmin picks A's column at every
+    # class-0 pixel, which the pull on B moves at pixel 3: "the cheapest
+    # label changed" marked pixels 1 and 3. Only pixel 1 lost margin, so
+    # only it starts alone, and the gradient is the cold solves' one.
+    node_costs = torch.zeros(1, 2, 1, 5)
+    node_costs[0, 0, 0] = torch.tensor([-1., -1., 0., -1., -1.])
+    node_costs[0, 1, 0] = torch.tensor([0., -.5, -2., 0., 0.])
+    edge_costs = torch.full((1, 1, 2, 1, 5), .6)
+    for baseline in ('amwc', 'mwc'):
+        grads = []
+        for warm_start in (False, True):
+            costs = node_costs.clone().requires_grad_()
+            edges = edge_costs.clone().requires_grad_()
+            layer = AMWCLayer(
+                1,
+                1, [1],
+                lambda_range=(10., 10.),
+                num_samples=2,
+                baseline=baseline,
+                warm_start=warm_start)
+            segments = layer(costs, edges, pixel_regions(1, 1, 5))
+            assert segments.classes.tolist() == [[1, 0, 0]]
+            grad = torch.zeros_like(segments.overlaps)
+            grad[0, 1:, 1] = 1  # A and B (segments 1, 2) at pixel 1: out
+            grad[0, 2, 3] = -1  # B at pixel 3: in
+            with mock.patch.object(
+                    amwc_function,
+                    'solve_mwc_batch',
+                    wraps=amwc_function.solve_mwc_batch) as solve:
+                segments.overlaps.backward(grad)
+            initial = solve.call_args.kwargs['initial_labels']
+            if warm_start:
+                # own labels A = 0, B = 1, plain label of class 1 = 2; the
+                # 'mwc' baseline's tiny push keeps pixel 1 on a cheapest
+                # label (A and B rise alike), so there it marks nothing
+                expected = [[0, -1, 2, 1, 1]] * 2
+                if baseline == 'mwc':
+                    expected.insert(0, [0, 0, 2, 1, 1])
+                assert [labels.tolist() for labels in initial] == expected
+            else:
+                assert initial is None
+            grads.append(torch.cat([costs.grad.flatten(),
+                                    edges.grad.flatten()]))
+        assert grads[0].any()
+        assert torch.equal(grads[0], grads[1])
+
+
 def test_nothing_moved_gives_zero_gradient_with_warm_start():
     torch.manual_seed(0)
     node_costs = 2 * torch.randn(4, 4, 16, 16)
@@ -80,3 +137,48 @@ def test_warm_and_cold_gradients_agree():
     warm = layer_gradients(node_costs, edge_costs, warm_start=True, **options)
     assert cold.any()
     assert F.cosine_similarity(cold, warm, 0) > 0.99
+
+
+def test_stage2_gradient_stats_on_an_instance(tmp_path):
+    # tools/analysis_tools/stage2_gradient_stats.py --instance --warm-start:
+    # a planted 12x16 instance (thing class 1 with two instances, stuff 0
+    # and 2) whose node costs prefer the ground truth, with the PQ loss of
+    # configs/cops_r50_cityscapes.py
+    gt_sem = torch.zeros(12, 16, dtype=torch.long)
+    gt_sem[6:] = 2
+    gt_seg = gt_sem.clone()
+    gt_sem[2:5, 2:6] = gt_sem[7:11, 9:14] = 1
+    gt_seg[2:5, 2:6], gt_seg[7:11, 9:14] = 3, 4
+    generator = torch.Generator().manual_seed(0)
+    node_costs = -F.one_hot(gt_sem.flatten(), 3).double() + 0.4 * torch.randn(
+        12 * 16, 3, generator=generator, dtype=torch.float64)
+    edge_distances = (1, 2)
+    edges = grid_graph(12, 16, edge_distances)
+    same = gt_seg.flatten()[edges[:, 0]] == gt_seg.flatten()[edges[:, 1]]
+    edge_costs = 0.5 * (2 * same.double() - 1) + 0.5 * torch.randn(
+        len(edges), generator=generator, dtype=torch.float64)
+    edge_dist = torch.cat([
+        torch.full((count, ), d) for d, count in zip(
+            edge_distances, [11 * 16 + 12 * 15, 10 * 16 + 12 * 14])
+    ])
+    path = tmp_path / 'planted.npz'
+    np.savez(
+        path,
+        node_costs=node_costs.numpy(),
+        edge_costs=edge_costs.numpy(),
+        edge_dist=edge_dist.numpy(),
+        partitionable=np.array([False, True, False]),
+        gt_sem=gt_sem.numpy(),
+        gt_seg=gt_seg.numpy(),
+        shape=np.array([12, 16]))
+    output = run_tool('analysis_tools/stage2_gradient_stats.py',
+                      'configs/cops_r50_cityscapes.py', '--instance',
+                      str(path), '--decades', '3', '--warm-start')
+    rows = re.findall(
+        r'^\s*(config|\[1e3, 1e4\))' + r'\s+([\d.]+)' * 6 + r'$', output,
+        re.M)
+    assert [row[0] for row in rows] == ['config', '[1e3, 1e4)'], output
+    for _, mean, largest, forward, cold, warm, cosine in rows:
+        assert 0 <= float(mean) <= float(largest) <= 100
+        assert min(float(forward), float(cold), float(warm)) >= 0
+        assert 0.9 <= float(cosine) <= 1 + 1e-6

@@ -86,7 +86,8 @@ class AMWCSettings(NamedTuple):
         plain_thing_labels (bool): a plain label for every thing class.
         max_labels (int): most segments per image with their own label.
         warm_start (bool): start the backward's solves from the forward
-            solution (see :func:`_initial_labels`) instead of from scratch.
+            solution (see :func:`_initial_labels` and
+            :func:`_warm_start_labels`) instead of from scratch.
         empty_segments (bool): append the empty segments of
             :func:`segments_from_solution`.
     """
@@ -354,16 +355,14 @@ def _solve_perturbed(costs: Tensor,
     every strength ``s`` of one image: the backward's only solver call.
 
     With ``initial`` ([N] extended labels, -1 = none) every solve starts
-    from it, the pixels whose cheapest label the perturbation changes marked
-    -1 so that they start alone and the perturbed region can leave its
-    segment (``mmcv_ops.solve_mwc_batch``, ``initial_labels``)."""
+    from it, the pixels the perturbation pushes away from their label
+    marked -1 (:func:`_warm_start_labels`; ``mmcv_ops.solve_mwc_batch``,
+    ``initial_labels``)."""
     perturbed = [costs + strength * direction for strength in strengths]
     initial_labels = None
     if initial is not None:
-        cheapest = costs.argmin(1)
         initial_labels = [
-            torch.where(sample.argmin(1) == cheapest, initial, -1)
-            for sample in perturbed
+            _warm_start_labels(costs, sample, initial) for sample in perturbed
         ]
     results = solve_mwc_batch(
         perturbed,
@@ -371,6 +370,44 @@ def _solve_perturbed(costs: Tensor,
         num_threads=num_threads,
         initial_labels=initial_labels)
     return [(r.labels, r.cut) for r in results]
+
+
+def _warm_start_labels(costs: Tensor, perturbed: Tensor,
+                       initial: Tensor) -> Tensor:
+    """The start of one perturbed solve: ``initial`` with -1 at the pixels
+    whose margin against their cheapest label the perturbation grew.
+
+    The solver's contraction never splits a start cluster, so a pixel must
+    start alone (-1) to leave its segment. A pixel needs to when the
+    perturbation made some label cheaper relative to its current one
+    ``l0``: ``c'(p, l0) - min_l c'(p, l) > c(p, l0) - min_l c(p, l)``. One
+    whose label got relatively cheaper or kept its margin has no new reason
+    to leave; the node moves still revisit it when a neighbour moves. Unlike
+    "the cheapest label changed", the margin does not depend on which of
+    the equal-cost columns of a class (its own labels and its plain label)
+    an argmin picks, so a perturbation of one segment does not mark the
+    pixels of the others.
+
+    Args:
+        costs (Tensor): [N, L] float64 unperturbed extended-label costs.
+        perturbed (Tensor): [N, L] float64 ``costs + s * direction``.
+        initial (Tensor): [N] int64 forward solution in extended labels,
+            -1 = none (stays -1).
+
+    Returns:
+        Tensor: [N] int64 initial labels of the solve.
+    """
+    # No tolerance: a pixel with a zero direction row gets both margins from
+    # the same float64 operations on the same values, hence equal ones; the
+    # 'mwc' baseline's push (eps * g, 1e-6 of lambda_start) would fall under
+    # a tolerance but is far above float64 rounding; and a spurious mark
+    # (equal non-zero pushes rounded apart) only costs solver time.
+    current = initial.clamp(min=0)[:, None]
+
+    def margin(values):
+        return values.gather(1, current)[:, 0] - values.min(1)[0]
+
+    return torch.where(margin(perturbed) > margin(costs), -1, initial)
 
 
 def _initial_labels(segment_ids: Tensor, pixel_classes: Tensor, own: Tensor,

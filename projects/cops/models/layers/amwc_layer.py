@@ -45,10 +45,10 @@ class AMWCLayer(nn.Module):
             label; segments beyond it (smallest gradient first) are pooled
             into their class's plain label and get no gradient (logged).
         warm_start (bool): start the backward's perturbed solves from the
-            forward solution, the pixels whose cheapest label a perturbation
-            changes starting alone: about a fifth of the solver time of
-            cold solves (docs/solver.md); False (the original's) solves from
-            scratch.
+            forward solution, the pixels a perturbation pushes away from
+            their label starting alone: about half the solver time of cold
+            solves with the PQ loss (docs/solver.md); False (the
+            original's) solves from scratch.
         empty_segments (bool): also return, per image, an empty segment per
             thing class and per absent stuff class (not in the original).
             :class:`PQSurrogateLoss` pairs every unmatched ground-truth
