@@ -15,7 +15,7 @@ namespace mmcv_ops {
 
 // The entries of row r are target[k], edge[k] for k in start[r]..start[r+1].
 struct Adjacency {
-  std::vector<uint32_t> start;   // [num_rows + 1]
+  HugeVector<uint32_t> start;   // [num_rows + 1]
   HugeVector<uint32_t> target;  // [entries] the other end
   HugeVector<uint32_t> edge;    // [entries] the input edge id
 };
@@ -27,14 +27,14 @@ template <typename Emit>
 Adjacency build_adjacency(std::size_t num_rows, int64_t num_edges,
                           const Emit &emit) {
   Adjacency adjacency;
-  std::vector<uint32_t> &start = adjacency.start;
+  HugeVector<uint32_t> &start = adjacency.start;
   start.assign(num_rows + 1, 0);
   for (int64_t e = 0; e < num_edges; ++e)
     emit(e, [&](uint32_t row, uint32_t) { ++start[row + 1]; });
   std::partial_sum(start.begin(), start.end(), start.begin());
   adjacency.target.resize(start[num_rows]);
   adjacency.edge.resize(start[num_rows]);
-  std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
+  HugeVector<uint32_t> cursor(start.begin(), start.end() - 1);
   for (int64_t e = 0; e < num_edges; ++e) {
     emit(e, [&](uint32_t row, uint32_t target) {
       const uint32_t slot = cursor[row]++;

@@ -22,8 +22,8 @@ constexpr int kMaxMovePasses = 8;
 // Cluster ids, cut flags and the objective of a labelling, following the
 // AMWC rule: one cluster per stuff label, one per thing component.
 AmwcSolution make_solution(const AmwcProblem &problem,
-                           const std::vector<int32_t> &labels,
-                           const std::vector<uint32_t> &roots) {
+                           const HugeVector<int32_t> &labels,
+                           const HugeVector<uint32_t> &roots) {
   const int64_t n = problem.num_nodes;
   const auto is_thing = [&](int64_t label) {
     return problem.partitionable != nullptr && problem.partitionable[label];
@@ -31,8 +31,8 @@ AmwcSolution make_solution(const AmwcProblem &problem,
   AmwcSolution solution;
   solution.labels.assign(labels.begin(), labels.end());
   solution.clusters.resize(n);
-  std::vector<int64_t> stuff_id(problem.num_labels, -1);
-  std::vector<int64_t> root_id(2 * n, -1);
+  HugeVector<int64_t> stuff_id(problem.num_labels, -1);
+  HugeVector<int64_t> root_id(2 * n, -1);
   int64_t next_id = 0;
   double objective = 0.0;
   for (int64_t i = 0; i < n; ++i) {
@@ -56,15 +56,15 @@ AmwcSolution make_solution(const AmwcProblem &problem,
 // [N] representative of every node's initial cluster: the first node of its
 // cluster (problem.initial_clusters) or of its label (without clusters); a
 // node with initial label -1 starts alone.
-std::vector<uint32_t> initial_partition(const AmwcProblem &problem) {
+HugeVector<uint32_t> initial_partition(const AmwcProblem &problem) {
   const int64_t n = problem.num_nodes;
   const int64_t *ids = problem.initial_clusters != nullptr
                            ? problem.initial_clusters
                            : problem.initial_labels;
   const int64_t id_space =
       problem.initial_clusters != nullptr ? n : problem.num_labels;
-  std::vector<uint32_t> first(id_space, 0xffffffffu);
-  std::vector<uint32_t> representative(n);
+  HugeVector<uint32_t> first(id_space, 0xffffffffu);
+  HugeVector<uint32_t> representative(n);
   for (int64_t i = 0; i < n; ++i) {
     representative[i] = static_cast<uint32_t>(i);
     if (problem.initial_labels[i] < 0) continue;
@@ -78,14 +78,14 @@ std::vector<uint32_t> initial_partition(const AmwcProblem &problem) {
 }  // namespace
 
 AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
-  std::vector<int32_t> labels;
-  std::vector<uint32_t> roots;
+  HugeVector<int32_t> labels;
+  HugeVector<uint32_t> roots;
   if (problem.num_nodes > 0) {
     // Both directions of every edge by node: the blocks' edge lists and the
     // node moves' neighbourhoods.
     const Adjacency by_node = node_adjacency(problem);
     {
-      std::vector<uint32_t> start;
+      HugeVector<uint32_t> start;
       const int num_blocks =
           num_growth_blocks(problem.num_nodes, problem.num_labels);
       if (problem.initial_labels != nullptr) {
@@ -93,12 +93,12 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
         // When most nodes start alone (a strong perturbation), they grow
         // their first clusters in blocks as in a cold solve; a few are
         // better contracted together with the clusters around them.
-        std::vector<uint8_t> alone(problem.num_nodes);
+        HugeVector<uint8_t> alone(problem.num_nodes);
         int64_t num_alone = 0;
         for (int64_t i = 0; i < problem.num_nodes; ++i)
           num_alone += alone[i] = problem.initial_labels[i] < 0;
         if (num_blocks > 1 && 2 * num_alone > problem.num_nodes) {
-          const std::vector<uint32_t> grown =
+          const HugeVector<uint32_t> grown =
               grow_in_blocks(problem, by_node, num_blocks, num_threads,
                              alone.data());
           for (int64_t i = 0; i < problem.num_nodes; ++i) {
@@ -123,8 +123,8 @@ AmwcSolution solve_amwc_greedy(const AmwcProblem &problem, int num_threads) {
                              ? problem.initial_clusters
                              : initial;
     AmwcSolution start = make_solution(
-        problem, std::vector<int32_t>(initial, initial + problem.num_nodes),
-        std::vector<uint32_t>(ids, ids + problem.num_nodes));
+        problem, HugeVector<int32_t>(initial, initial + problem.num_nodes),
+        HugeVector<uint32_t>(ids, ids + problem.num_nodes));
     if (start.objective < solution.objective) return start;
   }
   return solution;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "huge_page_allocator.hpp"
+
 namespace mmcv_ops {
 
 // One problem instance. All pointers are borrowed and must stay valid while
@@ -37,9 +39,9 @@ struct AmwcProblem {
 // they are the same thing label with different clusters. objective is
 // sum_i node_costs[i, labels[i]] + sum_e cut[e] * edge_costs[e] in float64.
 struct AmwcSolution {
-  std::vector<int64_t> labels;    // [num_nodes]
-  std::vector<int64_t> clusters;  // [num_nodes], ids 0..K-1 by first node
-  std::vector<uint8_t> cut;       // [num_edges]
+  HugeVector<int64_t> labels;    // [num_nodes]
+  HugeVector<int64_t> clusters;  // [num_nodes], ids 0..K-1 by first node
+  HugeVector<uint8_t> cut;       // [num_edges]
   double objective = 0.0;
 };
 

@@ -34,13 +34,13 @@ constexpr int64_t kMinBlockNodes = 512;
 // contractions of an AMWC block out of the heap, 45-75 % of an MWC block's).
 // Thing labels are left to the contraction, which keeps touching instances
 // apart.
-std::vector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
+HugeVector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
                                        const BlockEdges &edges) {
   const uint32_t n = static_cast<uint32_t>(block.num_nodes);
   const int64_t num_labels = block.num_labels;
   // Cheapest label of every node, -1 for a thing label or a node that does
   // not grow.
-  std::vector<int32_t> label(n);
+  HugeVector<int32_t> label(n);
   for (uint32_t i = 0; i < n; ++i) {
     const int32_t l = argmin(
         block.node_costs + static_cast<std::size_t>(i) * num_labels,
@@ -52,7 +52,7 @@ std::vector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
     label[i] = thing || !grows ? -1 : l;
   }
   // Union-find; the smaller root wins, so roots are first nodes.
-  std::vector<uint32_t> parent(n);
+  HugeVector<uint32_t> parent(n);
   std::iota(parent.begin(), parent.end(), 0u);
   const auto find = [&parent](uint32_t x) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
@@ -85,11 +85,11 @@ int num_growth_blocks(int64_t num_nodes, int64_t num_labels) {
   return static_cast<int>(std::max<int64_t>(num_nodes / block_nodes, 1));
 }
 
-std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
+HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
                                      const Adjacency &by_node, int num_blocks,
                                      int num_threads, const uint8_t *grows) {
   const int64_t n = problem.num_nodes;
-  std::vector<uint32_t> representative(n);
+  HugeVector<uint32_t> representative(n);
   std::vector<GreedyContraction> contractions(
       num_workers(num_blocks, num_threads), GreedyContraction(problem));
   parallel_for_workers(num_blocks, num_threads, [&](std::size_t b,
@@ -100,7 +100,7 @@ std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
     block.num_nodes = last - first;
     block.node_costs = problem.node_costs + first * problem.num_labels;
     const BlockEdges edges{&by_node, static_cast<uint32_t>(first), grows};
-    const std::vector<uint32_t> roots =
+    const HugeVector<uint32_t> roots =
         contractions[worker].grow_block(
             block, edges,
             join_stuff_nodes(block, edges));

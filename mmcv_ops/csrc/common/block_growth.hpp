@@ -28,7 +28,7 @@ int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 // the blocks read their edges. With grows ([N], nonzero = grows), only the
 // edges between two growing nodes are contracted (a warm start grows only
 // the nodes that start alone).
-std::vector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
+HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
                                      const Adjacency &by_node, int num_blocks,
                                      int num_threads,
                                      const uint8_t *grows = nullptr);

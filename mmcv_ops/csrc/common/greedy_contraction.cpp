@@ -19,9 +19,9 @@ constexpr std::size_t kPrefetchDistance = 4;
 
 }  // namespace
 
-std::vector<uint32_t> GreedyContraction::grow_block(
+HugeVector<uint32_t> GreedyContraction::grow_block(
     const AmwcProblem &block, const BlockEdges &edges,
-    std::vector<uint32_t> start) {
+    HugeVector<uint32_t> start) {
   problem_ = &block;
   num_nodes_ = block.num_nodes;
   block_ = &edges;
@@ -31,7 +31,7 @@ std::vector<uint32_t> GreedyContraction::grow_block(
 }
 
 GreedyContraction::GreedyContraction(const AmwcProblem &problem,
-                                     std::vector<uint32_t> start)
+                                     HugeVector<uint32_t> start)
     : num_nodes_(problem.num_nodes),
       num_labels_(problem.num_labels),
       problem_(&problem),
@@ -69,7 +69,7 @@ void GreedyContraction::number_clusters() {
     costs_.assign(problem_->node_costs, problem_->node_costs + n * width);
     return;
   }
-  std::vector<uint32_t> id(n, kNotQueued);
+  HugeVector<uint32_t> id(n, kNotQueued);
   for (std::size_t i = 0; i < n; ++i) {
     if (cluster_of_[i] != i) continue;
     id[i] = static_cast<uint32_t>(first_node_.size());
@@ -98,7 +98,7 @@ void GreedyContraction::build_graph() {
   for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
   // Rows of (other end j > i, input edge id) per cluster i; parallel edges
   // are summed into the first one.
-  std::vector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
+  HugeVector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
   edges_.clear();
   const auto add_edge = [&](uint32_t i, uint32_t j, double cost) {
     if (owner[j] == i) {
@@ -124,11 +124,11 @@ void GreedyContraction::build_graph() {
     edges_.reserve((by_node.start[first + nodes] - by_node.start[first]) / 2);
     // The rows of each start cluster's nodes in turn (a counting sort of the
     // nodes by cluster), each edge from the end with the smaller cluster id.
-    std::vector<uint32_t> member_start(n + 1, 0), members(nodes);
+    HugeVector<uint32_t> member_start(n + 1, 0), members(nodes);
     for (uint32_t i = 0; i < nodes; ++i) ++member_start[cluster_of_[i] + 1];
     std::partial_sum(member_start.begin(), member_start.end(),
                      member_start.begin());
-    std::vector<uint32_t> cursor(member_start.begin(), member_start.end() - 1);
+    HugeVector<uint32_t> cursor(member_start.begin(), member_start.end() - 1);
     for (uint32_t i = 0; i < nodes; ++i) members[cursor[cluster_of_[i]]++] = i;
     for (uint32_t c = 0; c < n; ++c) {
       for (uint32_t m = member_start[c]; m < member_start[c + 1]; ++m) {
@@ -187,8 +187,8 @@ bool GreedyContraction::alive(uint32_t edge) const {
 }
 
 // The edge list of a cluster with dead edges dropped.
-std::vector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
-  std::vector<uint32_t> &edges = adjacency_[cluster];
+HugeVector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
+  HugeVector<uint32_t> &edges = adjacency_[cluster];
   std::size_t kept = 0;
   for (const uint32_t e : edges) {
     if (alive(e)) edges[kept++] = e;
@@ -293,7 +293,7 @@ GreedyContraction::Move GreedyContraction::best_move(uint32_t a, uint32_t b,
   }
   // joined[l]: cost of the edges to neighbours with stuff label l, which the
   // move un-cuts when the union takes label l.
-  std::vector<double> &joined = scratch_;
+  HugeVector<double> &joined = scratch_;
   const uint32_t sides[2] = {a, b};
   for (int side = 0; side < (a == b ? 1 : 2); ++side) {
     for (const uint32_t e : live_edges(sides[side])) {
@@ -341,7 +341,7 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   parent_[gone] = keep;
   // The loop is bound by cache misses on edges, hash slots and cost rows;
   // prefetching them a few edges ahead overlaps those misses.
-  const std::vector<uint32_t> &moving = adjacency_[gone];
+  const HugeVector<uint32_t> &moving = adjacency_[gone];
   const std::size_t count = moving.size();
   for (std::size_t k = 0; k < count; ++k) {
     if (k + 2 * kPrefetchDistance < count)
@@ -453,20 +453,20 @@ bool GreedyContraction::relabel_pass() {
   return improved;
 }
 
-std::vector<uint32_t> GreedyContraction::roots() {
-  std::vector<uint32_t> result(num_nodes_);
+HugeVector<uint32_t> GreedyContraction::roots() {
+  HugeVector<uint32_t> result(num_nodes_);
   for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
     result[i] = first_node_[find(cluster_of_[i])];
   return result;
 }
 
-std::vector<uint32_t> GreedyContraction::grow() {
+HugeVector<uint32_t> GreedyContraction::grow() {
   build_graph();
   contract_greedily();
   return roots();
 }
 
-std::vector<uint32_t> GreedyContraction::run(std::vector<int32_t> &labels) {
+HugeVector<uint32_t> GreedyContraction::run(HugeVector<int32_t> &labels) {
   build_graph();
   contract_greedily();
   stuff_rule_ = true;

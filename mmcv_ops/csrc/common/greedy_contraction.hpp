@@ -50,11 +50,11 @@ class GreedyContraction {
   // start: [N] representative of every node's initial cluster (a node that
   // represents itself is one); empty = every node alone.
   explicit GreedyContraction(const AmwcProblem &problem,
-                             std::vector<uint32_t> start = {});
+                             HugeVector<uint32_t> start = {});
 
 
   // Runs phase 1 only; returns the cluster representative of every node.
-  std::vector<uint32_t> grow();
+  HugeVector<uint32_t> grow();
 
   // Runs phase 1 on a block of nodes, reusing this object's buffers (blocks
   // in a row then allocate and page in their arrays once): block's nodes
@@ -63,13 +63,13 @@ class GreedyContraction {
   // of every node's start cluster (block indices), or empty: every node
   // alone.
   // Returns the representatives.
-  std::vector<uint32_t> grow_block(const AmwcProblem &block,
+  HugeVector<uint32_t> grow_block(const AmwcProblem &block,
                                    const BlockEdges &edges,
-                                   std::vector<uint32_t> start);
+                                   HugeVector<uint32_t> start);
 
   // Runs both phases; returns the cluster representative of every node and
   // fills labels with the node labels.
-  std::vector<uint32_t> run(std::vector<int32_t> &labels);
+  HugeVector<uint32_t> run(HugeVector<int32_t> &labels);
 
  private:
   // An edge between two clusters; 16 bytes, so records never straddle a
@@ -87,7 +87,7 @@ class GreedyContraction {
   void number_clusters();
   void build_graph();
   uint32_t find(uint32_t cluster);
-  std::vector<uint32_t> roots();
+  HugeVector<uint32_t> roots();
   uint32_t other_end(uint32_t edge, uint32_t cluster) const {
     return edges_[edge].u == cluster ? edges_[edge].v : edges_[edge].u;
   }
@@ -97,7 +97,7 @@ class GreedyContraction {
   double *row(uint32_t cluster) {
     return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
   }
-  std::vector<uint32_t> &live_edges(uint32_t cluster);
+  HugeVector<uint32_t> &live_edges(uint32_t cluster);
   bool alive(uint32_t edge) const;
 
   double edge_gain(uint32_t edge) const;
@@ -119,18 +119,18 @@ class GreedyContraction {
   int64_t num_labels_;
   const AmwcProblem *problem_;
   const BlockEdges *block_ = nullptr;
-  std::vector<uint8_t> is_thing_;
+  HugeVector<uint8_t> is_thing_;
   bool stuff_rule_ = false;  // phase 2
 
   // Clusters are numbered 0..K-1 from the start clusters; a contraction
   // keeps one id, and a union-find forest over the ids tracks the rest.
-  std::vector<uint32_t> cluster_of_;  // [N] start cluster of every node
-  std::vector<uint32_t> first_node_;  // [K] its representative node
+  HugeVector<uint32_t> cluster_of_;  // [N] start cluster of every node
+  HugeVector<uint32_t> first_node_;  // [K] its representative node
   uint32_t num_clusters_ = 0;         // K
   HugeVector<double> costs_;      // [K, L] summed costs per cluster root
-  std::vector<int32_t> label_;    // [K] label per cluster root
-  std::vector<uint32_t> parent_;  // [K] union-find forest
-  std::vector<std::vector<uint32_t>> adjacency_;  // edge ids per cluster
+  HugeVector<int32_t> label_;    // [K] label per cluster root
+  HugeVector<uint32_t> parent_;  // [K] union-find forest
+  std::vector<HugeVector<uint32_t>> adjacency_;  // edge ids per cluster
 
   HugeVector<Edge> edges_;
   // Per edge: gain bits of its live heap entry, kNotQueued, or kDead once
@@ -141,10 +141,10 @@ class GreedyContraction {
 
   QuadHeap heap_;
   std::size_t stale_ = 0;  // heap entries that are no longer live
-  std::vector<uint32_t> absorb_;   // neighbours joined by the current move
-  std::vector<uint32_t> changed_;  // edges whose cost or ends changed
-  std::vector<double> summed_;     // [L] costs of a candidate union
-  std::vector<double> scratch_;    // [L] zero between uses
+  HugeVector<uint32_t> absorb_;   // neighbours joined by the current move
+  HugeVector<uint32_t> changed_;  // edges whose cost or ends changed
+  HugeVector<double> summed_;     // [L] costs of a candidate union
+  HugeVector<double> scratch_;    // [L] zero between uses
 };
 
 }  // namespace mmcv_ops

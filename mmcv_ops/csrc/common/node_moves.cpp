@@ -18,31 +18,31 @@ constexpr double kMinImprovement = 1e-9;
 
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
-                           std::vector<int32_t> &labels,
-                           std::vector<uint32_t> &segments, int max_passes) {
+                           HugeVector<int32_t> &labels,
+                           HugeVector<uint32_t> &segments, int max_passes) {
   const uint32_t n = static_cast<uint32_t>(problem.num_nodes);
   const uint32_t num_labels = static_cast<uint32_t>(problem.num_labels);
   const auto is_thing = [&](uint32_t label) {
     return problem.partitionable != nullptr && problem.partitionable[label];
   };
-  const std::vector<uint32_t> &start = adjacency.start;
+  const HugeVector<uint32_t> &start = adjacency.start;
   const HugeVector<uint32_t> &neighbour = adjacency.target;
   const HugeVector<uint32_t> &edge = adjacency.edge;
   // Segment ids: stuff label s -> s; thing cluster c -> num_labels + c.
   const std::size_t id_space = num_labels + 2 * static_cast<std::size_t>(n);
-  std::vector<int32_t> segment_label(id_space, -1);
+  HugeVector<int32_t> segment_label(id_space, -1);
   std::iota(segment_label.begin(), segment_label.begin() + num_labels, 0);
-  std::vector<uint32_t> segment(n);
+  HugeVector<uint32_t> segment(n);
   for (uint32_t i = 0; i < n; ++i) {
     segment[i] = is_thing(labels[i]) ? num_labels + segments[i]
                                      : static_cast<uint32_t>(labels[i]);
     segment_label[segment[i]] = labels[i];
   }
   uint32_t next_segment = num_labels + n;
-  std::vector<uint32_t> stamp(id_space, kUnset);
-  std::vector<double> joined(id_space, 0.0);  // edge cost to each segment
-  std::vector<uint32_t> touched;
-  std::vector<uint8_t> active(n, 1);
+  HugeVector<uint32_t> stamp(id_space, kUnset);
+  HugeVector<double> joined(id_space, 0.0);  // edge cost to each segment
+  HugeVector<uint32_t> touched;
+  HugeVector<uint8_t> active(n, 1);
   for (int pass = 0; pass < max_passes; ++pass) {
     bool moved = false;
     for (uint32_t v = 0; v < n; ++v) {

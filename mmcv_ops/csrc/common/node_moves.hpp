@@ -23,7 +23,7 @@ namespace mmcv_ops {
 // nodes are made.
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
-                           std::vector<int32_t> &labels,
-                           std::vector<uint32_t> &segments, int max_passes);
+                           HugeVector<int32_t> &labels,
+                           HugeVector<uint32_t> &segments, int max_passes);
 
 }  // namespace mmcv_ops

@@ -68,7 +68,7 @@ const Out *data_as(const at::Tensor &tensor, std::vector<Out> &buffer) {
   return buffer.data();
 }
 
-at::Tensor to_tensor(const std::vector<int64_t> &values) {
+at::Tensor to_tensor(const mmcv_ops::HugeVector<int64_t> &values) {
   at::Tensor out = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
   std::memcpy(out.data_ptr<int64_t>(), values.data(),
               values.size() * sizeof(int64_t));
