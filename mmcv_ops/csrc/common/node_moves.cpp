@@ -19,7 +19,8 @@ constexpr double kMinImprovement = 1e-9;
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
                            HugeVector<int32_t> &labels,
-                           HugeVector<uint32_t> &segments, int max_passes) {
+                           HugeVector<uint32_t> &segments, int max_passes,
+                           const uint8_t *first_sweep) {
   const uint32_t n = static_cast<uint32_t>(problem.num_nodes);
   const uint32_t num_labels = static_cast<uint32_t>(problem.num_labels);
   const auto is_thing = [&](uint32_t label) {
@@ -43,6 +44,7 @@ void improve_by_node_moves(const AmwcProblem &problem,
   HugeVector<double> joined(id_space, 0.0);  // edge cost to each segment
   HugeVector<uint32_t> touched;
   HugeVector<uint8_t> active(n, 1);
+  if (first_sweep != nullptr) active.assign(first_sweep, first_sweep + n);
   for (int pass = 0; pass < max_passes; ++pass) {
     bool moved = false;
     for (uint32_t v = 0; v < n; ++v) {

@@ -20,10 +20,13 @@ namespace mmcv_ops {
 // segment ids where a thing node's id is any id shared exactly by the nodes
 // of its cluster (stuff nodes' ids are ignored). Both are updated in place;
 // new clusters get fresh ids >= N. At most max_passes sweeps over the active
-// nodes are made.
+// nodes are made. first_sweep: [N] nonzero = visited by the first sweep, or
+// nullptr = all nodes (a warm start visits only the nodes around those whose
+// costs moved, see amwc_solver.cpp).
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
                            HugeVector<int32_t> &labels,
-                           HugeVector<uint32_t> &segments, int max_passes);
+                           HugeVector<uint32_t> &segments, int max_passes,
+                           const uint8_t *first_sweep = nullptr);
 
 }  // namespace mmcv_ops

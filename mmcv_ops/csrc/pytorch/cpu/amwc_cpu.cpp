@@ -6,6 +6,7 @@
 #include <c10/core/ScalarType.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -14,12 +15,8 @@
 
 namespace {
 
-void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
+void check_edges(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   const int64_t n = problem.num_nodes;
-  for (int64_t k = 0; k < n * problem.num_labels; ++k) {
-    TORCH_CHECK_VALUE(std::isfinite(problem.node_costs[k]),
-                      "node_costs must be finite (instance ", index, ")");
-  }
   for (int64_t e = 0; e < problem.num_edges; ++e) {
     const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
     TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n,
@@ -27,6 +24,16 @@ void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
                       e, " is (", i, ", ", j, ") (instance ", index, ")");
     TORCH_CHECK_VALUE(i != j, "edges must not contain self-loops, edge ", e,
                       " joins node ", i, " to itself (instance ", index, ")");
+  }
+}
+
+void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
+  const int64_t n = problem.num_nodes;
+  for (int64_t k = 0; k < n * problem.num_labels; ++k) {
+    TORCH_CHECK_VALUE(std::isfinite(problem.node_costs[k]),
+                      "node_costs must be finite (instance ", index, ")");
+  }
+  for (int64_t e = 0; e < problem.num_edges; ++e) {
     TORCH_CHECK_VALUE(std::isfinite(problem.edge_costs[e]),
                       "edge_costs must be finite (instance ", index, ")");
   }
@@ -98,7 +105,21 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     problem.num_labels = node_costs[k].size(1);
     problem.node_costs = data_as<double, float>(node_costs[k], node_buffers[k]);
     problem.num_edges = edges[k].size(0);
-    problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
+    // Instances given one edges tensor (one graph) share its conversion and
+    // its check, and the solver then builds its adjacency once.
+    const std::size_t same = std::find_if(
+        edges.begin(), edges.begin() + k, [&](const at::Tensor &other) {
+          return other.data_ptr() == edges[k].data_ptr() &&
+                 other.scalar_type() == edges[k].scalar_type() &&
+                 other.sizes() == edges[k].sizes();
+        }) - edges.begin();
+    if (same < k) {
+      problem.edges = problems[same].edges;
+    } else {
+      problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
+    }
+    if (same == k || problems[same].num_nodes != problem.num_nodes)
+      check_edges(problem, k);
     problem.edge_costs =
         data_as<double, float>(edge_costs[k], edge_cost_buffers[k]);
     problem.partitionable = partitionable[k].data_ptr<bool>();
