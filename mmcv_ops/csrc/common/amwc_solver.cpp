@@ -102,6 +102,8 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
     // Warm start: the nodes that start alone and their neighbours, the first
     // sweep of the node moves (empty: all nodes).
     HugeVector<uint8_t> first_sweep;
+    // Every node's smallest cost, when the blocks compute it.
+    HugeVector<double> cheapest;
     {
       HugeVector<uint32_t> start;
       const int num_blocks =
@@ -116,22 +118,26 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
         for (int64_t i = 0; i < problem.num_nodes; ++i)
           num_alone += alone[i] = problem.initial_labels[i] < 0;
         if (num_blocks > 1 && 2 * num_alone > problem.num_nodes) {
+          cheapest.resize(problem.num_nodes);
           const HugeVector<uint32_t> grown =
               grow_in_blocks(problem, by_node, num_blocks, num_threads,
-                             alone.data());
+                             cheapest.data(), alone.data());
           for (int64_t i = 0; i < problem.num_nodes; ++i) {
             if (alone[i]) start[i] = grown[i];
           }
         }
         first_sweep = neighbourhood(by_node, alone);
       } else if (num_blocks > 1) {
-        start = grow_in_blocks(problem, by_node, num_blocks, num_threads);
+        cheapest.resize(problem.num_nodes);
+        start = grow_in_blocks(problem, by_node, num_blocks, num_threads,
+                               cheapest.data());
       }
       GreedyContraction contraction(problem, std::move(start));
       roots = contraction.run(labels);
     }
     improve_by_node_moves(problem, by_node, labels, roots, kMaxMovePasses,
-                          first_sweep.empty() ? nullptr : first_sweep.data());
+                          first_sweep.empty() ? nullptr : first_sweep.data(),
+                          cheapest.empty() ? nullptr : cheapest.data());
   }
   AmwcSolution solution = make_solution(problem, labels, roots);
   const int64_t *initial = problem.initial_labels;

@@ -34,17 +34,20 @@ constexpr int64_t kMinBlockNodes = 512;
 // contractions of an AMWC block out of the heap, 45-75 % of an MWC block's).
 // Thing labels are left to the contraction, which keeps touching instances
 // apart.
+// cheapest: [n] written with every node's smallest cost.
 HugeVector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
-                                       const BlockEdges &edges) {
+                                       const BlockEdges &edges,
+                                       double *cheapest) {
   const uint32_t n = static_cast<uint32_t>(block.num_nodes);
   const int64_t num_labels = block.num_labels;
   // Cheapest label of every node, -1 for a thing label or a node that does
   // not grow.
   HugeVector<int32_t> label(n);
   for (uint32_t i = 0; i < n; ++i) {
-    const int32_t l = argmin(
-        block.node_costs + static_cast<std::size_t>(i) * num_labels,
-        num_labels);
+    const double *row =
+        block.node_costs + static_cast<std::size_t>(i) * num_labels;
+    const int32_t l = argmin(row, num_labels);
+    cheapest[i] = row[l];
     const bool thing =
         block.partitionable != nullptr && block.partitionable[l];
     const bool grows =
@@ -87,7 +90,8 @@ int num_growth_blocks(int64_t num_nodes, int64_t num_labels) {
 
 HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
                                      const Adjacency &by_node, int num_blocks,
-                                     int num_threads, const uint8_t *grows) {
+                                     int num_threads, double *cheapest,
+                                     const uint8_t *grows) {
   const int64_t n = problem.num_nodes;
   HugeVector<uint32_t> representative(n);
   std::vector<GreedyContraction> contractions(
@@ -103,7 +107,7 @@ HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
     const HugeVector<uint32_t> roots =
         contractions[worker].grow_block(
             block, edges,
-            join_stuff_nodes(block, edges));
+            join_stuff_nodes(block, edges, cheapest + first));
     const uint32_t offset = static_cast<uint32_t>(first);
     for (std::size_t i = 0; i < roots.size(); ++i)
       representative[offset + i] = offset + roots[i];

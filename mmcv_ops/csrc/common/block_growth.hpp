@@ -27,10 +27,13 @@ int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 // its cluster that represents itself. by_node: node_adjacency(problem), where
 // the blocks read their edges. With grows ([N], nonzero = grows), only the
 // edges between two growing nodes are contracted (a warm start grows only
-// the nodes that start alone).
+// the nodes that start alone). cheapest: [N] filled with every node's
+// smallest cost on the way (the blocks read all cost rows; the node moves
+// need these minima, and reading the rows again costs a pass over memory:
+// 1.3 of 24.5 ms with 133 labels on a 160 x 160 grid).
 HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
                                      const Adjacency &by_node, int num_blocks,
-                                     int num_threads,
+                                     int num_threads, double *cheapest,
                                      const uint8_t *grows = nullptr);
 
 }  // namespace mmcv_ops

@@ -20,7 +20,8 @@ void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
                            HugeVector<int32_t> &labels,
                            HugeVector<uint32_t> &segments, int max_passes,
-                           const uint8_t *first_sweep) {
+                           const uint8_t *first_sweep,
+                           const double *cheapest) {
   const uint32_t n = static_cast<uint32_t>(problem.num_nodes);
   const uint32_t num_labels = static_cast<uint32_t>(problem.num_labels);
   const auto is_thing = [&](uint32_t label) {
@@ -81,8 +82,9 @@ void improve_by_node_moves(const AmwcProblem &problem,
       // A stuff label no neighbour has, or a new thing cluster. None can
       // win unless the node's cheapest label beats best (most nodes: one
       // branch-free pass over the row instead of a test per label).
-      const uint32_t label_end =
-          min_value(cost, num_labels) < best ? num_labels : 0;
+      const double smallest =
+          cheapest != nullptr ? cheapest[v] : min_value(cost, num_labels);
+      const uint32_t label_end = smallest < best ? num_labels : 0;
       for (uint32_t l = 0; l < label_end; ++l) {
         if (!is_thing(l) && (l == current || stamp[l] == v)) continue;
         if (cost[l] < best) {

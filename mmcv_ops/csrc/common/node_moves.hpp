@@ -22,11 +22,13 @@ namespace mmcv_ops {
 // new clusters get fresh ids >= N. At most max_passes sweeps over the active
 // nodes are made. first_sweep: [N] nonzero = visited by the first sweep, or
 // nullptr = all nodes (a warm start visits only the nodes around those whose
-// costs moved, see amwc_solver.cpp).
+// costs moved, see amwc_solver.cpp). cheapest: [N] every node's smallest
+// cost, or nullptr = computed here.
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
                            HugeVector<int32_t> &labels,
                            HugeVector<uint32_t> &segments, int max_passes,
-                           const uint8_t *first_sweep = nullptr);
+                           const uint8_t *first_sweep = nullptr,
+                           const double *cheapest = nullptr);
 
 }  // namespace mmcv_ops
