@@ -24,24 +24,34 @@ constexpr int64_t kBlockNodes = 2048;
 constexpr int64_t kBlockCostBytes = int64_t{1} << 20;
 constexpr int64_t kMinBlockNodes = 512;
 
-// [n] start clusters of a block (local indices; every node's representative
-// is the smallest node of its cluster): the nodes joined along the block's
-// attractive edges (cost > 0) whose two ends have the same cheapest label, a
-// stuff label (in the MWC every label is one). Nodes that keep such a label
-// end up in one cluster anyway (the stuff rule), so this only fixes early
-// what the contraction would do one edge at a time, and it never joins two
-// instances of a thing label (on the benchmark it takes 30-60 % of the
-// contractions of an AMWC block out of the heap, 45-75 % of an MWC block's).
-// Thing labels are left to the contraction, which keeps touching instances
-// apart.
+// The start of a block's contraction: its edges and its start clusters.
+struct BlockStart {
+  // [n] every node's representative, the smallest node of its cluster.
+  HugeVector<uint32_t> representative;
+  // The edges inside the block (block indices, i < j) that were not joined.
+  HugeVector<BlockEdge> edges;
+};
+
+// Reads the edges of block nodes first .. first + n - 1 from the whole
+// graph's node rows (those between two growing nodes; grows: [N] nonzero =
+// grows, nullptr = all) and joins the nodes along the attractive ones
+// (cost > 0) whose two ends have the same cheapest label, a stuff label (in
+// the MWC every label is one). Nodes that keep such a label end up in one
+// cluster anyway (the stuff rule), so this only fixes early what the
+// contraction would do one edge at a time, and it never joins two instances
+// of a thing label (on the benchmark it takes 30-60 % of the contractions of
+// an AMWC block out of the heap, 45-75 % of an MWC block's). Thing labels
+// are left to the contraction, which keeps touching instances apart.
 // cheapest: [n] written with every node's smallest cost.
-HugeVector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
-                                       const BlockEdges &edges,
-                                       double *cheapest) {
+BlockStart join_stuff_nodes(const AmwcProblem &block, const Adjacency &by_node,
+                            uint32_t first, const uint8_t *grows,
+                            double *cheapest) {
   const uint32_t n = static_cast<uint32_t>(block.num_nodes);
   const int64_t num_labels = block.num_labels;
-  // Cheapest label of every node, -1 for a thing label or a node that does
-  // not grow.
+  const auto growing = [&](uint32_t i) {
+    return grows == nullptr || grows[first + i];
+  };
+  // Cheapest label of every node, -1 for a thing label.
   HugeVector<int32_t> label(n);
   for (uint32_t i = 0; i < n; ++i) {
     const double *row =
@@ -50,33 +60,37 @@ HugeVector<uint32_t> join_stuff_nodes(const AmwcProblem &block,
     cheapest[i] = row[l];
     const bool thing =
         block.partitionable != nullptr && block.partitionable[l];
-    const bool grows =
-        edges.grows == nullptr || edges.grows[edges.first + i];
-    label[i] = thing || !grows ? -1 : l;
+    label[i] = thing ? -1 : l;
   }
   // Union-find; the smaller root wins, so roots are first nodes.
-  HugeVector<uint32_t> parent(n);
+  BlockStart start;
+  HugeVector<uint32_t> &parent = start.representative;
+  parent.resize(n);
   std::iota(parent.begin(), parent.end(), 0u);
   const auto find = [&parent](uint32_t x) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
     return x;
   };
-  const Adjacency &by_node = *edges.by_node;
-  const uint32_t first = edges.first;
+  // Each edge inside the block is an entry of both its ends' rows: it is
+  // read from its smaller end.
+  start.edges.reserve((by_node.start[first + n] - by_node.start[first]) / 2);
   for (uint32_t i = 0; i < n; ++i) {
-    if (label[i] < 0) continue;
+    if (!growing(i)) continue;
     for (uint32_t k = by_node.start[first + i];
          k < by_node.start[first + i + 1]; ++k) {
       const uint32_t j = by_node.target[k] - first;  // wraps below first
-      if (j <= i || j >= n || label[j] != label[i] ||
-          !(block.edge_costs[by_node.edge[k]] > 0.0))
-        continue;
-      const uint32_t a = find(i), b = find(j);
-      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+      if (j <= i || j >= n || !growing(j)) continue;
+      const double cost = block.edge_costs[by_node.edge[k]];
+      if (label[i] >= 0 && label[j] == label[i] && cost > 0.0) {
+        const uint32_t a = find(i), b = find(j);
+        if (a != b) parent[std::max(a, b)] = std::min(a, b);
+      } else {
+        start.edges.push_back({i, j, cost});
+      }
     }
   }
   for (uint32_t i = 0; i < n; ++i) parent[i] = parent[parent[i]];
-  return parent;
+  return start;
 }
 
 }  // namespace
@@ -103,11 +117,11 @@ HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
     AmwcProblem block = problem;
     block.num_nodes = last - first;
     block.node_costs = problem.node_costs + first * problem.num_labels;
-    const BlockEdges edges{&by_node, static_cast<uint32_t>(first), grows};
-    const HugeVector<uint32_t> roots =
-        contractions[worker].grow_block(
-            block, edges,
-            join_stuff_nodes(block, edges, cheapest + first));
+    BlockStart start =
+        join_stuff_nodes(block, by_node, static_cast<uint32_t>(first), grows,
+                         cheapest + first);
+    const HugeVector<uint32_t> roots = contractions[worker].grow_block(
+        block, start.edges, std::move(start.representative));
     const uint32_t offset = static_cast<uint32_t>(first);
     for (std::size_t i = 0; i < roots.size(); ++i)
       representative[offset + i] = offset + roots[i];

@@ -20,11 +20,11 @@ constexpr std::size_t kPrefetchDistance = 4;
 }  // namespace
 
 HugeVector<uint32_t> GreedyContraction::grow_block(
-    const AmwcProblem &block, const BlockEdges &edges,
+    const AmwcProblem &block, const HugeVector<BlockEdge> &edges,
     HugeVector<uint32_t> start) {
   problem_ = &block;
   num_nodes_ = block.num_nodes;
-  block_ = &edges;
+  block_edges_ = &edges;
   cluster_of_ = std::move(start);
   first_node_.clear();
   return grow();
@@ -111,54 +111,39 @@ void GreedyContraction::build_graph() {
     ++degree[i];
     ++degree[j];
   };
-  if (block_ != nullptr) {
-    // A block of nodes first .. first + num_nodes_ - 1 in n start clusters:
-    // the entries of the whole graph's node rows that stay inside the block,
-    // each edge from its smaller end (the order a counting sort of the
-    // block's edges gives).
-    const Adjacency &by_node = *block_->by_node;
-    const uint32_t first = block_->first;
-    const uint8_t *grows = block_->grows;
-    // Each edge inside the block is an entry of both its ends' rows.
-    const uint32_t nodes = static_cast<uint32_t>(num_nodes_);
-    edges_.reserve((by_node.start[first + nodes] - by_node.start[first]) / 2);
-    // The rows of each start cluster's nodes in turn (a counting sort of the
-    // nodes by cluster), each edge from the end with the smaller cluster id.
-    HugeVector<uint32_t> member_start(n + 1, 0), members(nodes);
-    for (uint32_t i = 0; i < nodes; ++i) ++member_start[cluster_of_[i] + 1];
-    std::partial_sum(member_start.begin(), member_start.end(),
-                     member_start.begin());
-    HugeVector<uint32_t> cursor(member_start.begin(), member_start.end() - 1);
-    for (uint32_t i = 0; i < nodes; ++i) members[cursor[cluster_of_[i]]++] = i;
-    for (uint32_t c = 0; c < n; ++c) {
-      for (uint32_t m = member_start[c]; m < member_start[c + 1]; ++m) {
-        const uint32_t i = members[m];
-        if (grows != nullptr && !grows[first + i]) continue;
-        for (uint32_t k = by_node.start[first + i];
-             k < by_node.start[first + i + 1]; ++k) {
-          const uint32_t j = by_node.target[k] - first;  // wraps below first
-          if (j >= nodes || cluster_of_[j] <= c) continue;
-          if (grows != nullptr && !grows[first + j]) continue;
-          add_edge(c, cluster_of_[j], problem_->edge_costs[by_node.edge[k]]);
-        }
-      }
-    }
-  } else {
-    const int64_t *ends = problem_->edges;
-    const Adjacency by_smaller_end = build_adjacency(
-        n, problem_->num_edges, [&](int64_t e, auto add) {
-          const uint32_t i = cluster_of_[ends[2 * e]];
-          const uint32_t j = cluster_of_[ends[2 * e + 1]];
+  // Rows of edges by their smaller end, from the block's edge list or the
+  // problem's edges; ends(k) gives the start clusters of edge k.
+  const auto add_sorted = [&](int64_t count, const auto &ends,
+                              const auto &cost) {
+    const Adjacency by_smaller_end =
+        build_adjacency(n, count, [&](int64_t k, auto add) {
+          const auto [i, j] = ends(k);
           if (i != j) add(std::min(i, j), std::max(i, j));
         });
     edges_.reserve(by_smaller_end.edge.size());
     for (uint32_t i = 0; i < n; ++i) {
       for (uint32_t k = by_smaller_end.start[i];
-           k < by_smaller_end.start[i + 1]; ++k) {
-        add_edge(i, by_smaller_end.target[k],
-                 problem_->edge_costs[by_smaller_end.edge[k]]);
-      }
+           k < by_smaller_end.start[i + 1]; ++k)
+        add_edge(i, by_smaller_end.target[k], cost(by_smaller_end.edge[k]));
     }
+  };
+  if (block_edges_ != nullptr) {
+    const HugeVector<BlockEdge> &list = *block_edges_;
+    add_sorted(
+        static_cast<int64_t>(list.size()),
+        [&](int64_t k) {
+          return std::pair{cluster_of_[list[k].i], cluster_of_[list[k].j]};
+        },
+        [&](uint32_t k) { return list[k].cost; });
+  } else {
+    const int64_t *ends = problem_->edges;
+    add_sorted(
+        problem_->num_edges,
+        [&](int64_t e) {
+          return std::pair{cluster_of_[ends[2 * e]],
+                           cluster_of_[ends[2 * e + 1]]};
+        },
+        [&](uint32_t e) { return problem_->edge_costs[e]; });
   }
   const std::size_t m = edges_.size();
   num_alive_ = m;

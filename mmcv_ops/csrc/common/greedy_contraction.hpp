@@ -35,14 +35,11 @@
 
 namespace mmcv_ops {
 
-// The edges of a block of consecutive nodes first .. first + N - 1 of a
-// larger graph, read from that graph's node adjacency (node_adjacency), so
-// that the blocks need no edge lists of their own. With grows ([nodes of the
-// larger graph], nonzero = grows), only edges between growing nodes count.
-struct BlockEdges {
-  const Adjacency *by_node = nullptr;
-  uint32_t first = 0;
-  const uint8_t *grows = nullptr;
+// An edge of a block's graph: two block nodes and the summed cost of the
+// input edges between them (block_growth.cpp gathers them).
+struct BlockEdge {
+  uint32_t i, j;
+  double cost;
 };
 
 class GreedyContraction {
@@ -59,12 +56,12 @@ class GreedyContraction {
   // Runs phase 1 on a block of nodes, reusing this object's buffers (blocks
   // in a row then allocate and page in their arrays once): block's nodes
   // (node_costs, num_nodes) are the block's, the labels the same as the
-  // problem's; the edges come from edges; start: [block's N] representative
-  // of every node's start cluster (block indices), or empty: every node
-  // alone.
+  // problem's, its edges are edges (block indices; those inside one start
+  // cluster are ignored); start: [block's N] representative of every node's
+  // start cluster (block indices).
   // Returns the representatives.
   HugeVector<uint32_t> grow_block(const AmwcProblem &block,
-                                   const BlockEdges &edges,
+                                   const HugeVector<BlockEdge> &edges,
                                    HugeVector<uint32_t> start);
 
   // Runs both phases; returns the cluster representative of every node and
@@ -118,7 +115,7 @@ class GreedyContraction {
   int64_t num_nodes_;
   int64_t num_labels_;
   const AmwcProblem *problem_;
-  const BlockEdges *block_ = nullptr;
+  const HugeVector<BlockEdge> *block_edges_ = nullptr;
   HugeVector<uint8_t> is_thing_;
   bool stuff_rule_ = false;  // phase 2
 
