@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmcv_ops import (AMWCResult, MWCResult, solve_amwc, solve_amwc_batch,
-                      solve_mwc, solve_mwc_batch)
+from mmcv_ops import (AMWCResult, MWCResult, grid_graph, solve_amwc,
+                      solve_amwc_batch, solve_mwc, solve_mwc_batch)
 from mmcv_ops.testing import check_amwc_solution, random_amwc_instance
 
 
@@ -194,6 +194,30 @@ def test_batch_shared_edges_and_tensors_in():
                 partitionable=partitionable.numpy()), result.labels,
             result.cut, result.objective, result.clusters)
     assert solve_amwc_batch([], edges, [], partitionable) == []
+
+
+@pytest.mark.parametrize('dtype', [torch.int32, torch.int64])
+def test_batch_on_one_graph_matches_separate_solves(dtype):
+    """Instances given one edges tensor share its conversion, check and node
+    adjacency (built once); above the block threshold too."""
+    rng = np.random.default_rng(12)
+    edges = grid_graph(70, 70, (1, 4, 16)).to(dtype)
+    num_nodes = 70 * 70
+    node_costs = [rng.normal(size=(num_nodes, 5)) for _ in range(3)]
+    edge_costs = [rng.normal(size=len(edges)) for _ in range(3)]
+    partitionable = np.array([True, False, True, False, False])
+    separate = [
+        solve_amwc(costs, edges.clone(), weights, partitionable)
+        for costs, weights in zip(node_costs, edge_costs)
+    ]
+    for num_threads in (1, 2):
+        shared = solve_amwc_batch(
+            node_costs, edges, edge_costs, partitionable,
+            num_threads=num_threads)
+        for one, other in zip(separate, shared):
+            assert torch.equal(one.labels, other.labels)
+            assert torch.equal(one.clusters, other.clusters)
+            assert one.objective == other.objective
 
 
 def test_deterministic_repeated_solves():

@@ -81,6 +81,11 @@ def test_invalid_batch_arguments():
         solve_mwc_batch(
             [args['node_costs'], np.full(
                 (3, 2), np.nan)], args['edges'], [args['edge_costs']] * 2)
+    # one edges tensor for instances of different sizes: checked per size
+    with pytest.raises(
+            ValueError, match=r'node indices in \[0, 2\).*instance 1'):
+        solve_mwc_batch([args['node_costs'], args['node_costs'][:2]],
+                        args['edges'], [args['edge_costs']] * 2)
     for threads, error in ((0, ValueError), (1.5, TypeError), (True,
                                                                TypeError)):
         with pytest.raises(error, match='num_threads'):

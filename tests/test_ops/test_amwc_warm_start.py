@@ -120,3 +120,27 @@ def test_warm_start_batch_mixes_cold_and_warm():
         solve_mwc_batch([instance['node_costs']] * 2,
                         instance['edges'], [instance['edge_costs']] * 2,
                         initial_labels=[cold.labels] * 3)
+
+
+def test_warm_start_node_moves_visit_marked_nodes():
+    """A warm start's node moves first visit the marked nodes and their
+    neighbours only: of two single nodes pushed to another label, the
+    marked one moves and the unmarked one keeps its cluster (its costs are
+    taken as unmoved, which is what makes a warm solve cost what moves)."""
+    rng = np.random.default_rng(3)
+    instance = grid_instance(rng)
+    base = solve_amwc(**instance)
+    pushed = [5 * 60 + 5, 30 * 60 + 50]  # far apart
+    node_costs = instance['node_costs'].copy()
+    node_costs[pushed, :] = 10.0
+    node_costs[pushed, 4] = -10.0  # far below what the neighbours bind
+    initial_labels = base.labels.clone()
+    initial_labels[pushed[0]] = -1
+    warm = solve_amwc(
+        **dict(instance, node_costs=node_costs),
+        initial_labels=initial_labels,
+        initial_clusters=base.clusters)
+    assert warm.labels[pushed[0]] == 4
+    assert warm.labels[pushed[1]] == base.labels[pushed[1]] != 4
+    cold = solve_amwc(**dict(instance, node_costs=node_costs))
+    assert cold.labels[pushed[1]] == 4
