@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -229,3 +230,33 @@ def test_deterministic_repeated_solves():
         assert torch.equal(first.labels, again.labels)
         assert torch.equal(first.clusters, again.clusters)
         assert first.objective == again.objective
+
+
+@pytest.mark.skipif(
+    not os.path.exists('/proc/self/statm'), reason='reads /proc (Linux)')
+def test_repeated_solves_reuse_memory():
+    """Large buffers are kept for the next solve in a bounded cache: solves
+    of changing sizes in a loop do not grow the resident memory."""
+
+    def resident_mib():
+        with open('/proc/self/statm') as statm:
+            return int(statm.read().split()[1]) * os.sysconf(
+                'SC_PAGE_SIZE') / 2**20
+
+    rng = np.random.default_rng(13)
+    instances = []
+    for side in (90, 120, 150):
+        edges = grid_graph(side, side, (1, 4, 16))
+        instances.append(
+            dict(
+                node_costs=rng.normal(size=(side * side, 6)),
+                edges=edges,
+                edge_costs=rng.normal(size=len(edges)),
+                partitionable=np.arange(6) < 3))
+    for instance in instances:
+        solve_amwc(**instance, num_threads=1)
+    before = resident_mib()
+    for _ in range(10):
+        for instance in instances:
+            solve_amwc(**instance, num_threads=1)
+    assert resident_mib() - before < 20
