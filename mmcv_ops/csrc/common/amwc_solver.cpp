@@ -106,6 +106,7 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
     HugeVector<double> cheapest;
     {
       HugeVector<uint32_t> start;
+      HugeVector<double> start_costs;
       const int num_blocks =
           num_growth_blocks(problem.num_nodes, problem.num_labels);
       if (problem.initial_labels != nullptr) {
@@ -121,7 +122,8 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
           cheapest.resize(problem.num_nodes);
           const HugeVector<uint32_t> grown =
               grow_in_blocks(problem, by_node, num_blocks, num_threads,
-                             cheapest.data(), alone.data());
+                             cheapest.data(), alone.data())
+                  .representative;
           for (int64_t i = 0; i < problem.num_nodes; ++i) {
             if (alone[i]) start[i] = grown[i];
           }
@@ -129,10 +131,13 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
         first_sweep = neighbourhood(by_node, alone);
       } else if (num_blocks > 1) {
         cheapest.resize(problem.num_nodes);
-        start = grow_in_blocks(problem, by_node, num_blocks, num_threads,
-                               cheapest.data());
+        GrownClusters grown = grow_in_blocks(
+            problem, by_node, num_blocks, num_threads, cheapest.data());
+        start = std::move(grown.representative);
+        start_costs = std::move(grown.costs);
       }
-      GreedyContraction contraction(problem, std::move(start));
+      GreedyContraction contraction(problem, std::move(start),
+                                    std::move(start_costs));
       roots = contraction.run(labels);
     }
     improve_by_node_moves(problem, by_node, labels, roots, kMaxMovePasses,

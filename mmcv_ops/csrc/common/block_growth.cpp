@@ -102,12 +102,14 @@ int num_growth_blocks(int64_t num_nodes, int64_t num_labels) {
   return static_cast<int>(std::max<int64_t>(num_nodes / block_nodes, 1));
 }
 
-HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
-                                     const Adjacency &by_node, int num_blocks,
-                                     int num_threads, double *cheapest,
-                                     const uint8_t *grows) {
+GrownClusters grow_in_blocks(const AmwcProblem &problem,
+                             const Adjacency &by_node, int num_blocks,
+                             int num_threads, double *cheapest,
+                             const uint8_t *grows) {
   const int64_t n = problem.num_nodes;
-  HugeVector<uint32_t> representative(n);
+  GrownClusters grown;
+  grown.representative.resize(n);
+  std::vector<HugeVector<double>> block_costs(num_blocks);
   std::vector<GreedyContraction> contractions(
       num_workers(num_blocks, num_threads), GreedyContraction(problem));
   parallel_for_workers(num_blocks, num_threads, [&](std::size_t b,
@@ -121,12 +123,16 @@ HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
         join_stuff_nodes(block, by_node, static_cast<uint32_t>(first), grows,
                          cheapest + first);
     const HugeVector<uint32_t> roots = contractions[worker].grow_block(
-        block, start.edges, std::move(start.representative));
+        block, start.edges, std::move(start.representative), block_costs[b]);
     const uint32_t offset = static_cast<uint32_t>(first);
     for (std::size_t i = 0; i < roots.size(); ++i)
-      representative[offset + i] = offset + roots[i];
+      grown.representative[offset + i] = offset + roots[i];
   });
-  return representative;
+  // The blocks are consecutive ranges of nodes, so their clusters in block
+  // order are in the order of their representatives.
+  for (const HugeVector<double> &costs : block_costs)
+    grown.costs.insert(grown.costs.end(), costs.begin(), costs.end());
+  return grown;
 }
 
 }  // namespace mmcv_ops

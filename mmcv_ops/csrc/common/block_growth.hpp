@@ -22,18 +22,27 @@ namespace mmcv_ops {
 // 1 = no block phase.
 int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 
-// [N] representative of every node's cluster after growing the clusters in
-// num_blocks blocks on num_threads threads; a representative is the node of
-// its cluster that represents itself. by_node: node_adjacency(problem), where
-// the blocks read their edges. With grows ([N], nonzero = grows), only the
-// edges between two growing nodes are contracted (a warm start grows only
-// the nodes that start alone). cheapest: [N] filled with every node's
-// smallest cost on the way (the blocks read all cost rows; the node moves
-// need these minima, and reading the rows again costs a pass over memory:
-// 1.3 of 24.5 ms with 133 labels on a 160 x 160 grid).
-HugeVector<uint32_t> grow_in_blocks(const AmwcProblem &problem,
-                                     const Adjacency &by_node, int num_blocks,
-                                     int num_threads, double *cheapest,
-                                     const uint8_t *grows = nullptr);
+// The clusters grown in blocks.
+struct GrownClusters {
+  // [N] every node's representative, the node of its cluster that
+  // represents itself.
+  HugeVector<uint32_t> representative;
+  // [K, L] the summed costs of the K clusters in the order of their
+  // representatives.
+  HugeVector<double> costs;
+};
+
+// Grows clusters in num_blocks blocks on num_threads threads. by_node:
+// node_adjacency(problem), where the blocks read their edges. With grows
+// ([N], nonzero = grows), only the edges between two growing nodes are
+// contracted (a warm start grows only the nodes that start alone).
+// cheapest: [N] filled with every node's smallest cost on the way (the
+// blocks read all cost rows; the node moves need these minima, and reading
+// the rows again costs a pass over memory: 1.3 of 24.5 ms with 133 labels on
+// a 160 x 160 grid).
+GrownClusters grow_in_blocks(const AmwcProblem &problem,
+                             const Adjacency &by_node, int num_blocks,
+                             int num_threads, double *cheapest,
+                             const uint8_t *grows = nullptr);
 
 }  // namespace mmcv_ops

@@ -21,22 +21,33 @@ constexpr std::size_t kPrefetchDistance = 4;
 
 HugeVector<uint32_t> GreedyContraction::grow_block(
     const AmwcProblem &block, const HugeVector<BlockEdge> &edges,
-    HugeVector<uint32_t> start) {
+    HugeVector<uint32_t> start, HugeVector<double> &costs) {
   problem_ = &block;
   num_nodes_ = block.num_nodes;
   block_edges_ = &edges;
   cluster_of_ = std::move(start);
   first_node_.clear();
-  return grow();
+  costs_.clear();
+  build_graph();
+  contract_greedily();
+  HugeVector<uint32_t> representative = roots();
+  for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i) {
+    if (representative[i] != i) continue;
+    const double *summed = row(find(cluster_of_[i]));
+    costs.insert(costs.end(), summed, summed + num_labels_);
+  }
+  return representative;
 }
 
 GreedyContraction::GreedyContraction(const AmwcProblem &problem,
-                                     HugeVector<uint32_t> start)
+                                     HugeVector<uint32_t> start,
+                                     HugeVector<double> start_costs)
     : num_nodes_(problem.num_nodes),
       num_labels_(problem.num_labels),
       problem_(&problem),
       is_thing_(problem.num_labels, 0),
       cluster_of_(std::move(start)),
+      costs_(std::move(start_costs)),
       edge_map_(0),
       summed_(problem.num_labels),
       scratch_(problem.num_labels, 0.0) {
@@ -75,9 +86,12 @@ void GreedyContraction::number_clusters() {
     id[i] = static_cast<uint32_t>(first_node_.size());
     first_node_.push_back(static_cast<uint32_t>(i));
   }
+  for (std::size_t i = 0; i < n; ++i) cluster_of_[i] = id[cluster_of_[i]];
+  // Sums given with the start clusters (the block phase's) save a pass over
+  // all cost rows: 0.6 of 24.7 ms with 133 labels on a 160 x 160 grid.
+  if (!costs_.empty()) return;
   costs_.assign(first_node_.size() * width, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
-    cluster_of_[i] = id[cluster_of_[i]];
     double *dst = row(cluster_of_[i]);
     const double *src = problem_->node_costs + i * width;
     for (std::size_t l = 0; l < width; ++l) dst[l] += src[l];
@@ -443,12 +457,6 @@ HugeVector<uint32_t> GreedyContraction::roots() {
   for (uint32_t i = 0; i < static_cast<uint32_t>(num_nodes_); ++i)
     result[i] = first_node_[find(cluster_of_[i])];
   return result;
-}
-
-HugeVector<uint32_t> GreedyContraction::grow() {
-  build_graph();
-  contract_greedily();
-  return roots();
 }
 
 HugeVector<uint32_t> GreedyContraction::run(HugeVector<int32_t> &labels) {

@@ -45,13 +45,12 @@ struct BlockEdge {
 class GreedyContraction {
  public:
   // start: [N] representative of every node's initial cluster (a node that
-  // represents itself is one); empty = every node alone.
+  // represents itself is one); empty = every node alone. start_costs: [K, L]
+  // the start clusters' summed costs in the order of their representatives
+  // (what grow_block gives), or empty: summed here from the node costs.
   explicit GreedyContraction(const AmwcProblem &problem,
-                             HugeVector<uint32_t> start = {});
-
-
-  // Runs phase 1 only; returns the cluster representative of every node.
-  HugeVector<uint32_t> grow();
+                             HugeVector<uint32_t> start = {},
+                             HugeVector<double> start_costs = {});
 
   // Runs phase 1 on a block of nodes, reusing this object's buffers (blocks
   // in a row then allocate and page in their arrays once): block's nodes
@@ -59,10 +58,12 @@ class GreedyContraction {
   // problem's, its edges are edges (block indices; those inside one start
   // cluster are ignored); start: [block's N] representative of every node's
   // start cluster (block indices).
-  // Returns the representatives.
+  // Returns the representatives and appends the summed costs of the grown
+  // clusters, in the order of their representatives, to costs.
   HugeVector<uint32_t> grow_block(const AmwcProblem &block,
                                    const HugeVector<BlockEdge> &edges,
-                                   HugeVector<uint32_t> start);
+                                   HugeVector<uint32_t> start,
+                                   HugeVector<double> &costs);
 
   // Runs both phases; returns the cluster representative of every node and
   // fills labels with the node labels.
