@@ -15,9 +15,23 @@
 
 namespace {
 
+// The checks first test all values without a branch per value (the loops
+// vectorise; a third of the time of the branching loops), and look for the
+// first bad value only to name it.
+bool all_finite(const double *values, int64_t count) {
+  bool finite = true;
+  for (int64_t k = 0; k < count; ++k) finite &= std::isfinite(values[k]);
+  return finite;
+}
+
 void check_edges(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   const int64_t n = problem.num_nodes;
+  bool valid = true;
   for (int64_t e = 0; e < problem.num_edges; ++e) {
+    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
+    valid &= (0 <= i) & (i < n) & (0 <= j) & (j < n) & (i != j);
+  }
+  for (int64_t e = 0; !valid && e < problem.num_edges; ++e) {
     const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
     TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n,
                       "edges must hold node indices in [0, ", n, "), edge ",
@@ -29,14 +43,10 @@ void check_edges(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
 
 void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   const int64_t n = problem.num_nodes;
-  for (int64_t k = 0; k < n * problem.num_labels; ++k) {
-    TORCH_CHECK_VALUE(std::isfinite(problem.node_costs[k]),
-                      "node_costs must be finite (instance ", index, ")");
-  }
-  for (int64_t e = 0; e < problem.num_edges; ++e) {
-    TORCH_CHECK_VALUE(std::isfinite(problem.edge_costs[e]),
-                      "edge_costs must be finite (instance ", index, ")");
-  }
+  TORCH_CHECK_VALUE(all_finite(problem.node_costs, n * problem.num_labels),
+                    "node_costs must be finite (instance ", index, ")");
+  TORCH_CHECK_VALUE(all_finite(problem.edge_costs, problem.num_edges),
+                    "edge_costs must be finite (instance ", index, ")");
   if (problem.initial_labels == nullptr) return;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t label = problem.initial_labels[i];
