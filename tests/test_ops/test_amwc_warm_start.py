@@ -123,10 +123,11 @@ def test_warm_start_batch_mixes_cold_and_warm():
 
 
 def test_warm_start_node_moves_visit_marked_nodes():
-    """A warm start's node moves first visit the marked nodes and their
-    neighbours only: of two single nodes pushed to another label, the
-    marked one moves and the unmarked one keeps its cluster (its costs are
-    taken as unmoved, which is what makes a warm solve cost what moves)."""
+    """A warm start's node moves first visit the marked nodes only (then
+    the neighbours of the nodes that move): of two single nodes pushed to
+    another label, the marked one moves and the unmarked one keeps its
+    cluster (its costs are taken as unmoved, which is what makes a warm
+    solve cost what moves)."""
     rng = np.random.default_rng(3)
     instance = grid_instance(rng)
     base = solve_amwc(**instance)

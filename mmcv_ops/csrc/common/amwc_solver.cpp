@@ -75,23 +75,6 @@ HugeVector<uint32_t> initial_partition(const AmwcProblem &problem) {
   return representative;
 }
 
-// [N] nonzero for the marked nodes and their neighbours. The other nodes of
-// a warm start keep their costs' old arg-min and their old segment around
-// them, so a node move has no new reason to take them elsewhere until a
-// neighbour moves (the sweeps then visit them): visiting all N nodes would
-// make the node moves the largest part of a warm solve (a 128 x 256 grid:
-// 2.2 of 5.2 ms with 1 % of the nodes marked).
-HugeVector<uint8_t> neighbourhood(const Adjacency &by_node,
-                                  const HugeVector<uint8_t> &marked) {
-  HugeVector<uint8_t> result(marked);
-  for (std::size_t i = 0; i < marked.size(); ++i) {
-    if (!marked[i]) continue;
-    for (uint32_t k = by_node.start[i]; k < by_node.start[i + 1]; ++k)
-      result[by_node.target[k]] = 1;
-  }
-  return result;
-}
-
 // by_node: node_adjacency(problem), the blocks' edge lists and the node
 // moves' neighbourhoods.
 AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
@@ -99,8 +82,14 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
   HugeVector<int32_t> labels;
   HugeVector<uint32_t> roots;
   if (problem.num_nodes > 0) {
-    // Warm start: the nodes that start alone and their neighbours, the first
-    // sweep of the node moves (empty: all nodes).
+    // Warm start: the nodes that start alone, the first sweep of the node
+    // moves (empty: all nodes). The other nodes keep their costs' standing
+    // against their old label, so a node move has no new reason to take them
+    // elsewhere until a neighbour moves (the sweeps then visit them).
+    // Visiting all N nodes made the node moves 2.2 of 5.2 ms of a warm solve
+    // of a 128 x 256 grid with 1 % of its nodes marked; visiting the marked
+    // nodes' neighbours too (17 % of the nodes there) cost 30 % more than
+    // the marked nodes alone, for objectives lower by 1.5e-4 (relative).
     HugeVector<uint8_t> first_sweep;
     // Every node's smallest cost, when the blocks compute it.
     HugeVector<double> cheapest;
@@ -128,7 +117,7 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
             if (alone[i]) start[i] = grown[i];
           }
         }
-        first_sweep = neighbourhood(by_node, alone);
+        first_sweep = std::move(alone);
       } else if (num_blocks > 1) {
         cheapest.resize(problem.num_nodes);
         GrownClusters grown = grow_in_blocks(
