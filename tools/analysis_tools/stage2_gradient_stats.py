@@ -221,8 +221,8 @@ def record_backward(step: Callable[[], None]) -> Record:
 
     warm_start_labels = amwc_function._warm_start_labels
 
-    def marking(costs, perturbed, initial):
-        labels = warm_start_labels(costs, perturbed, initial)
+    def marking(*args):
+        labels = warm_start_labels(*args)
         marked.append((labels < 0).double().mean().item())
         return labels
 

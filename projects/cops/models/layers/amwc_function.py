@@ -361,8 +361,10 @@ def _solve_perturbed(costs: Tensor,
     perturbed = [costs + strength * direction for strength in strengths]
     initial_labels = None
     if initial is not None:
+        moves = _neighbour_moves(initial, edges, edge_costs)
         initial_labels = [
-            _warm_start_labels(costs, sample, initial) for sample in perturbed
+            _warm_start_labels(costs, sample, initial, moves)
+            for sample in perturbed
         ]
     results = solve_mwc_batch(
         perturbed,
@@ -372,42 +374,93 @@ def _solve_perturbed(costs: Tensor,
     return [(r.labels, r.cut) for r in results]
 
 
-def _warm_start_labels(costs: Tensor, perturbed: Tensor,
-                       initial: Tensor) -> Tensor:
+def _warm_start_labels(costs: Tensor, perturbed: Tensor, initial: Tensor,
+                       moves: Tuple[Tensor, Tensor, Tensor]) -> Tensor:
     """The start of one perturbed solve: ``initial`` with -1 at the pixels
-    whose margin against their cheapest label the perturbation grew.
+    the perturbation pushes away from their label.
 
     The solver's contraction never splits a start cluster, so a pixel must
-    start alone (-1) to leave its segment. A pixel needs to when the
-    perturbation made some label cheaper relative to its current one
-    ``l0``: ``c'(p, l0) - min_l c'(p, l) > c(p, l0) - min_l c(p, l)``. One
-    whose label got relatively cheaper or kept its margin has no new reason
-    to leave; the node moves still revisit it when a neighbour moves. Unlike
-    "the cheapest label changed", the margin does not depend on which of
-    the equal-cost columns of a class (its own labels and its plain label)
-    an argmin picks, so a perturbation of one segment does not mark the
-    pixels of the others.
+    start alone (-1) to leave its segment. A pixel ``p`` with label ``l0``
+    is marked when the perturbation made another label cheaper relative to
+    ``l0`` and that label is either the cheapest one (its margin grew,
+    ``c'(p, l0) - min_l c'(p, l) > c(p, l0) - min_l c(p, l)``: it may leave
+    with its segment) or a neighbour's label that a move of ``p`` alone to
+    it now gains (node cost plus the edges to the initial labels: a
+    boundary pixel held by its edges until the perturbation tipped it). A
+    pixel whose label got relatively cheaper or kept its margin has no new
+    reason to leave; the node moves still revisit it when a neighbour
+    moves. Unlike "the cheapest label changed", neither test depends on
+    which of the equal-cost columns of a class (its own labels and its
+    plain label) an argmin picks, so a perturbation of one segment does not
+    mark the pixels of the others.
 
     Args:
         costs (Tensor): [N, L] float64 unperturbed extended-label costs.
         perturbed (Tensor): [N, L] float64 ``costs + s * direction``.
         initial (Tensor): [N] int64 forward solution in extended labels,
             -1 = none (stays -1).
+        moves (tuple[Tensor, Tensor, Tensor]): :func:`_neighbour_moves` of
+            ``initial``.
 
     Returns:
         Tensor: [N] int64 initial labels of the solve.
     """
-    # No tolerance: a pixel with a zero direction row gets both margins from
-    # the same float64 operations on the same values, hence equal ones; the
-    # 'mwc' baseline's push (eps * g, 1e-6 of lambda_start) would fall under
-    # a tolerance but is far above float64 rounding; and a spurious mark
-    # (equal non-zero pushes rounded apart) only costs solver time.
+    # No tolerance: a pixel with a zero direction row gets both sides of
+    # each test from the same float64 operations on the same values, hence
+    # equal ones; the 'mwc' baseline's push (eps * g, 1e-6 of lambda_start)
+    # would fall under a tolerance but is far above float64 rounding; and a
+    # spurious mark (equal non-zero pushes rounded apart) only costs solver
+    # time.
     current = initial.clamp(min=0)[:, None]
 
     def margin(values):
         return values.gather(1, current)[:, 0] - values.min(1)[0]
 
-    return torch.where(margin(perturbed) > margin(costs), -1, initial)
+    pixels, labels, edge_gains = moves
+
+    def node_gain(values):
+        return values[pixels, initial[pixels]] - values[pixels, labels]
+
+    gains = node_gain(perturbed)
+    tipped = (gains > node_gain(costs)) & (gains + edge_gains > 0)
+    marked = margin(perturbed) > margin(costs)
+    marked[pixels[tipped]] = True
+    return torch.where(marked, -1, initial)
+
+
+def _neighbour_moves(initial: Tensor, edges: Tensor,
+                     edge_costs: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """The single-pixel moves of a labelling to a neighbour's label.
+
+    Args:
+        initial (Tensor): [N] int64 labels, -1 = none (no moves).
+        edges (Tensor): [E, 2] int64 pixel pairs.
+        edge_costs (Tensor): [E] edge costs (> 0 prefers joining).
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: for every pixel ``p`` and label ``l``
+        of one of its neighbours other than its own ``l0``: ``pixels`` [P],
+        ``labels`` [P] and the edge part of the move's gain ``w(p, l) -
+        w(p, l0)`` [P] float64, ``w(p, l)`` the summed costs of ``p``'s
+        edges to pixels labelled ``l``.
+    """
+    num_labels = int(initial.max()) + 1
+    pixels = torch.cat([edges[:, 0], edges[:, 1]])
+    others = torch.cat([edges[:, 1], edges[:, 0]])
+    weights = edge_costs.double().repeat(2)
+    keep = (initial[pixels] >= 0) & (initial[others] >= 0)
+    keys, inverse = torch.unique(
+        pixels[keep] * num_labels + initial[others[keep]],
+        return_inverse=True)
+    joined = torch.zeros(
+        len(keys), dtype=torch.float64).index_add_(0, inverse, weights[keep])
+    key_pixels, key_labels = keys // num_labels, keys % num_labels
+    own = key_labels == initial[key_pixels]
+    joined_own = torch.zeros(len(initial), dtype=torch.float64)
+    joined_own[key_pixels[own]] = joined[own]
+    other = ~own
+    return (key_pixels[other], key_labels[other],
+            joined[other] - joined_own[key_pixels[other]])
 
 
 def _initial_labels(segment_ids: Tensor, pixel_classes: Tensor, own: Tensor,
