@@ -13,9 +13,9 @@ the pairwise cosine between the K samples' node-cost gradients
 ``(y_lam - y) / lam`` (1: every sample says the same; 0: unrelated).
 
 ``--warm-start`` repeats every range with ``warm_start=True`` and prints
-the fraction of pixels its solves mark to start alone, the solver CPU
-seconds of the forward AMWC and of the backward's solves cold and warm, and
-the cosine between the warm and the cold layer gradients (w.r.t. node and
+the fraction of pixels its solves mark to start alone, the CPU seconds of
+the forward AMWC solves, of the backward's solves cold and warm and of
+choosing the marked pixels, and the cosine between the warm and the cold layer gradients (w.r.t. node and
 edge costs). ``--instance`` takes the costs and ground truth of one
 instance of the shared instance generator (``.npz``: ``node_costs``
 [N, L], ``edge_costs`` [E], ``edge_dist`` [E], ``partitionable`` [L],
@@ -182,6 +182,8 @@ class Record(NamedTuple):
             flattened (float64).
         forward_s (float): CPU seconds of the forward AMWC solves.
         backward_s (float): CPU seconds of the backward's MWC solves.
+        marking_s (float): CPU seconds of choosing the pixels that start
+            alone (warm start).
         marked (list[float]): per warm-started solve, the fraction of
             pixels that start alone (-1).
     """
@@ -189,6 +191,7 @@ class Record(NamedTuple):
     gradients: torch.Tensor
     forward_s: float
     backward_s: float
+    marking_s: float
     marked: list
 
 
@@ -196,7 +199,7 @@ def record_backward(step: Callable[[], None]) -> Record:
     """Runs ``step`` and records the AMWC layer's solves (see
     :class:`Record`)."""
     samples, gradients, marked = [], [], []
-    seconds = dict(forward=0., backward=0.)
+    seconds = dict(forward=0., backward=0., marking=0.)
 
     def timed(function, key):
 
@@ -222,13 +225,14 @@ def record_backward(step: Callable[[], None]) -> Record:
     warm_start_labels = amwc_function._warm_start_labels
 
     def marking(*args):
-        labels = warm_start_labels(*args)
-        marked.append((labels < 0).double().mean().item())
-        return labels
+        starts = warm_start_labels(*args)
+        marked.extend((labels < 0).double().mean().item() for labels in starts)
+        return starts
 
     torch.manual_seed(0)  # the same cost dropout and lambdas every time
     with mock.patch.object(amwc_function, '_finite_differences', recording), \
-            mock.patch.object(amwc_function, '_warm_start_labels', marking), \
+            mock.patch.object(amwc_function, '_warm_start_labels',
+                              timed(marking, 'marking')), \
             mock.patch.object(amwc_function, 'solve_grid_amwc',
                               timed(amwc_function.solve_grid_amwc,
                                     'forward')), \
@@ -238,7 +242,8 @@ def record_backward(step: Callable[[], None]) -> Record:
         step()
     return Record(samples,
                   torch.cat(gradients) if gradients else torch.zeros(0),
-                  seconds['forward'], seconds['backward'], marked)
+                  seconds['forward'], seconds['backward'], seconds['marking'],
+                  marked)
 
 
 def statistics(records, num_classes):
@@ -284,6 +289,7 @@ def warm_start_row(name, cold, warm):
         dim=0).item() if cold.gradients.any() else float('nan')
     return (f'{name:>18}{marked}{cold.forward_s:>11.3f}'
             f'{cold.backward_s:>11.3f}{warm.backward_s:>11.3f}'
+            f'{warm.marking_s:>11.3f}'
             f'{cosine:>10.4f}')
 
 
@@ -321,10 +327,11 @@ def main():
               f'{cosine:>10.3f}')
     if rows:
         print('warm start: pixels marked (% mean, max over the solves), '
-              'solver CPU s (forward AMWC, backward cold, backward warm), '
-              'cosine between the warm and cold cost gradients')
+              'CPU s (forward AMWC solves, backward solves cold and warm, '
+              'choosing the marked pixels), cosine between the warm and '
+              'cold cost gradients')
         print(f'{"lambda":>18}{"mean %":>9}{"max %":>9}{"forward":>11}'
-              f'{"cold":>11}{"warm":>11}{"cosine":>10}')
+              f'{"cold":>11}{"warm":>11}{"marking":>11}{"cosine":>10}')
         print('\n'.join(rows))
 
 

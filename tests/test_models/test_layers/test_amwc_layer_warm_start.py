@@ -161,9 +161,9 @@ def test_warm_and_cold_gradients_agree():
     # a planted scene (two instances of thing classes 0 and 1, stuff 2 and
     # 3) with pixel noise; measured cosine similarity of the two gradients:
     # 0.996 at lambda in [10, 50] (0.9993 while the first node-move sweep
-    # visited every node); at [1, 5] 0.95 (0.89 when every pixel whose
-    # cheapest label changed was marked), where the cold solves'
-    # disagreement with the forward solution (unperturbed, see
+    # also visited the marked nodes' neighbours); at [1, 5] 0.95 (0.89 when
+    # every pixel whose cheapest label changed was marked), where the cold
+    # solves' disagreement with the forward solution (unperturbed, see
     # amwc_function) weighs most
     torch.manual_seed(0)
     classes = torch.zeros(4, 32, 32, dtype=torch.long)
@@ -216,10 +216,46 @@ def test_stage2_gradient_stats_on_an_instance(tmp_path):
                       'configs/cops_r50_cityscapes.py', '--instance',
                       str(path), '--decades', '3', '--warm-start')
     rows = re.findall(
-        r'^\s*(config|\[1e3, 1e4\))' + r'\s+([\d.]+)' * 6 + r'$', output,
+        r'^\s*(config|\[1e3, 1e4\))' + r'\s+([\d.]+)' * 7 + r'$', output,
         re.M)
     assert [row[0] for row in rows] == ['config', '[1e3, 1e4)'], output
-    for _, mean, largest, forward, cold, warm, cosine in rows:
+    for _, mean, largest, forward, cold, warm, marking, cosine in rows:
         assert 0 <= float(mean) <= float(largest) <= 100
-        assert min(float(forward), float(cold), float(warm)) >= 0
+        assert min(float(t) for t in (forward, cold, warm, marking)) >= 0
         assert 0.9 <= float(cosine) <= 1 + 1e-6
+
+
+def test_cheaper_neighbour_moves_match_a_direct_sum():
+    # _cheaper_neighbour_moves against a loop over pixels and edges on a
+    # random 6x7 grid with 4 labels, some pixels unlabelled (-1)
+    generator = torch.Generator().manual_seed(0)
+    edges = grid_graph(6, 7, (1, 2))
+    edge_costs = torch.randn(len(edges), generator=generator)
+    initial = torch.randint(-1, 4, (42, ), generator=generator)
+    direction = torch.randint(
+        -2, 3, (42, 4), generator=generator).double()
+    pixels, labels, edge_gains = amwc_function._cheaper_neighbour_moves(
+        initial, direction, edges, edge_costs)
+    found = {(p, l): gain
+             for p, l, gain in zip(pixels.tolist(), labels.tolist(),
+                                   edge_gains.tolist())}
+    expected = {}
+    for p in range(42):
+        own = int(initial[p])
+        if own < 0:
+            continue
+        joined = torch.zeros(4, dtype=torch.float64)
+        for (i, j), w in zip(edges.tolist(), edge_costs.double()):
+            q = j if i == p else i if j == p else None
+            if q is not None and initial[q] >= 0:
+                joined[initial[q]] += w
+        neighbours = {
+            int(initial[j if i == p else i])
+            for i, j in edges.tolist() if p in (i, j)
+        }
+        for label in neighbours - {own, -1}:
+            if direction[p, label] < direction[p, own]:
+                expected[(p, label)] = float(joined[label] - joined[own])
+    assert found.keys() == expected.keys() and len(found) > 10
+    for key, gain in expected.items():
+        assert abs(found[key] - gain) < 1e-9

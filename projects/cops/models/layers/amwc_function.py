@@ -361,11 +361,8 @@ def _solve_perturbed(costs: Tensor,
     perturbed = [costs + strength * direction for strength in strengths]
     initial_labels = None
     if initial is not None:
-        moves = _neighbour_moves(initial, edges, edge_costs)
-        initial_labels = [
-            _warm_start_labels(costs, sample, initial, moves)
-            for sample in perturbed
-        ]
+        initial_labels = _warm_start_labels(costs, direction, perturbed,
+                                            initial, edges, edge_costs)
     results = solve_mwc_batch(
         perturbed,
         edges, [edge_costs] * len(strengths),
@@ -374,10 +371,11 @@ def _solve_perturbed(costs: Tensor,
     return [(r.labels, r.cut) for r in results]
 
 
-def _warm_start_labels(costs: Tensor, perturbed: Tensor, initial: Tensor,
-                       moves: Tuple[Tensor, Tensor, Tensor]) -> Tensor:
-    """The start of one perturbed solve: ``initial`` with -1 at the pixels
-    the perturbation pushes away from their label.
+def _warm_start_labels(costs: Tensor, direction: Tensor,
+                       perturbed: Sequence[Tensor], initial: Tensor,
+                       edges: Tensor, edge_costs: Tensor) -> List[Tensor]:
+    """The start of every perturbed solve: ``initial`` with -1 at the
+    pixels the perturbation pushes away from their label.
 
     The solver's contraction never splits a start cluster, so a pixel must
     start alone (-1) to leave its segment. A pixel ``p`` with label ``l0``
@@ -396,71 +394,88 @@ def _warm_start_labels(costs: Tensor, perturbed: Tensor, initial: Tensor,
 
     Args:
         costs (Tensor): [N, L] float64 unperturbed extended-label costs.
-        perturbed (Tensor): [N, L] float64 ``costs + s * direction``.
+        direction (Tensor): [N, L] float64 perturbation direction.
+        perturbed (Sequence[Tensor]): [N, L] float64 ``costs + s *
+            direction`` per strength ``s > 0``.
         initial (Tensor): [N] int64 forward solution in extended labels,
             -1 = none (stays -1).
-        moves (tuple[Tensor, Tensor, Tensor]): :func:`_neighbour_moves` of
-            ``initial``.
+        edges (Tensor): [E, 2] int64 pixel pairs.
+        edge_costs (Tensor): [E] edge costs (> 0 prefers joining).
 
     Returns:
-        Tensor: [N] int64 initial labels of the solve.
+        list[Tensor]: [N] int64 initial labels of each solve.
     """
-    # No tolerance: a pixel with a zero direction row gets both sides of
-    # each test from the same float64 operations on the same values, hence
-    # equal ones; the 'mwc' baseline's push (eps * g, 1e-6 of lambda_start)
-    # would fall under a tolerance but is far above float64 rounding; and a
-    # spurious mark (equal non-zero pushes rounded apart) only costs solver
-    # time.
-    current = initial.clamp(min=0)[:, None]
+    # No tolerance: a pixel with a zero direction row gets both margins from
+    # the same float64 operations on the same values, hence equal ones; the
+    # 'mwc' baseline's push (eps * g, 1e-6 of lambda_start) would fall under
+    # a tolerance but is far above float64 rounding; and a spurious mark
+    # (equal non-zero pushes rounded apart) only costs solver time.
+    rows = torch.arange(len(costs))
+    current = initial.clamp(min=0)
 
     def margin(values):
-        return values.gather(1, current)[:, 0] - values.min(1)[0]
+        return values[rows, current] - values.amin(1)
 
-    pixels, labels, edge_gains = moves
+    unperturbed_margin = margin(costs)
+    pixels, labels, edge_gains = _cheaper_neighbour_moves(
+        initial, direction, edges, edge_costs)
+    starts = []
+    for sample in perturbed:
+        marked = margin(sample) > unperturbed_margin
+        tipped = (sample[pixels, initial[pixels]] - sample[pixels, labels] +
+                  edge_gains) > 0
+        marked[pixels[tipped]] = True
+        starts.append(torch.where(marked, -1, initial))
+    return starts
 
-    def node_gain(values):
-        return values[pixels, initial[pixels]] - values[pixels, labels]
 
-    gains = node_gain(perturbed)
-    tipped = (gains > node_gain(costs)) & (gains + edge_gains > 0)
-    marked = margin(perturbed) > margin(costs)
-    marked[pixels[tipped]] = True
-    return torch.where(marked, -1, initial)
-
-
-def _neighbour_moves(initial: Tensor, edges: Tensor,
-                     edge_costs: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """The single-pixel moves of a labelling to a neighbour's label.
+def _cheaper_neighbour_moves(initial: Tensor, direction: Tensor,
+                             edges: Tensor, edge_costs: Tensor
+                             ) -> Tuple[Tensor, Tensor, Tensor]:
+    """The moves of one pixel to a neighbour's label that the perturbation
+    makes relatively cheaper (for every strength ``s > 0``).
 
     Args:
         initial (Tensor): [N] int64 labels, -1 = none (no moves).
+        direction (Tensor): [N, L] float64 perturbation direction.
         edges (Tensor): [E, 2] int64 pixel pairs.
         edge_costs (Tensor): [E] edge costs (> 0 prefers joining).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: for every pixel ``p`` and label ``l``
-        of one of its neighbours other than its own ``l0``: ``pixels`` [P],
-        ``labels`` [P] and the edge part of the move's gain ``w(p, l) -
-        w(p, l0)`` [P] float64, ``w(p, l)`` the summed costs of ``p``'s
-        edges to pixels labelled ``l``.
+        of one of its neighbours with ``direction[p, l] < direction[p,
+        l0]`` (``l0``: its own label): ``pixels`` [P], ``labels`` [P] and
+        the edge part of the move's gain ``w(p, l) - w(p, l0)`` [P]
+        float64, ``w(p, l)`` the summed costs of ``p``'s edges to pixels
+        labelled ``l``.
     """
-    num_labels = int(initial.max()) + 1
-    pixels = torch.cat([edges[:, 0], edges[:, 1]])
-    others = torch.cat([edges[:, 1], edges[:, 0]])
-    weights = edge_costs.double().repeat(2)
-    keep = (initial[pixels] >= 0) & (initial[others] >= 0)
+    # grouping all 2E pairs by (pixel, label) (torch.unique, a sort) took
+    # longer than the five solves of a 128 x 256 grid: only the few pairs
+    # towards a cheaper label are grouped
+    num_pixels, num_labels = direction.shape
+    weights = edge_costs.double()
+    ends = initial[edges]
+    across = torch.nonzero(ends[:, 0] != ends[:, 1]).flatten()
+    pixels = edges[across].t().flatten()  # (p, q) pairs, then (q, p)
+    own = ends[across].t().flatten()
+    other = ends[across].flip(1).t().flatten()
+    pair_weights = weights[across].repeat(2)
+    # w(p, l0): all of p's edges minus those to other labels (or none)
+    joined_own = torch.bincount(
+        edges.flatten(), weights.repeat_interleave(2),
+        minlength=num_pixels) - torch.bincount(
+            pixels, pair_weights, minlength=num_pixels)
+    flat_direction = direction.flatten()
+    cheaper = (own >= 0) & (other >= 0) & (
+        flat_direction[pixels * num_labels + other.clamp(min=0)] <
+        flat_direction[pixels * num_labels + own.clamp(min=0)])
     keys, inverse = torch.unique(
-        pixels[keep] * num_labels + initial[others[keep]],
-        return_inverse=True)
+        pixels[cheaper] * num_labels + other[cheaper], return_inverse=True)
     joined = torch.zeros(
-        len(keys), dtype=torch.float64).index_add_(0, inverse, weights[keep])
-    key_pixels, key_labels = keys // num_labels, keys % num_labels
-    own = key_labels == initial[key_pixels]
-    joined_own = torch.zeros(len(initial), dtype=torch.float64)
-    joined_own[key_pixels[own]] = joined[own]
-    other = ~own
-    return (key_pixels[other], key_labels[other],
-            joined[other] - joined_own[key_pixels[other]])
+        len(keys), dtype=torch.float64).index_add_(0, inverse,
+                                                   pair_weights[cheaper])
+    pixels = keys // num_labels
+    return pixels, keys % num_labels, joined - joined_own[pixels]
 
 
 def _initial_labels(segment_ids: Tensor, pixel_classes: Tensor, own: Tensor,
