@@ -235,7 +235,8 @@ def test_cheaper_neighbour_moves_match_a_direct_sum():
     direction = torch.randint(
         -2, 3, (42, 4), generator=generator).double()
     pixels, labels, edge_gains = amwc_function._cheaper_neighbour_moves(
-        initial, direction, edges, edge_costs)
+        initial, direction, torch.nonzero(initial >= 0).flatten(), edges,
+        edge_costs)
     found = {(p, l): gain
              for p, l, gain in zip(pixels.tolist(), labels.tolist(),
                                    edge_gains.tolist())}

@@ -46,8 +46,8 @@ class AMWCLayer(nn.Module):
             into their class's plain label and get no gradient (logged).
         warm_start (bool): start the backward's perturbed solves from the
             forward solution, the pixels a perturbation pushes away from
-            their label starting alone: with the PQ loss a quarter to nine
-            tenths of the cold solves' time (docs/solver.md); False (the
+            their label starting alone: with the PQ loss a quarter to a
+            half of the cold solves' time (docs/solver.md); False (the
             original's) solves from scratch.
         empty_segments (bool): also return, per image, an empty segment per
             thing class and per absent stuff class (not in the original).
