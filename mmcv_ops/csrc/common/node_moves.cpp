@@ -13,6 +13,13 @@ constexpr uint32_t kUnset = 0xffffffffu;
 // A move must lower the objective by more than this, so rounding noise in
 // the summed edge costs cannot make two equal states alternate.
 constexpr double kMinImprovement = 1e-9;
+// With many labels a node's cost row spans many cache lines, of which a
+// visit reads the few of its neighbours' labels: the hardware does not
+// foresee these reads, so they are prefetched a few nodes ahead (133
+// labels on a 160 x 160 grid: 3.7 -> 2.1 ms; with 19 labels the row is
+// three lines and this only costs).
+constexpr uint32_t kPrefetchNodes = 8;
+constexpr uint32_t kPrefetchMinLabels = 32;
 
 }  // namespace
 
@@ -51,6 +58,13 @@ void improve_by_node_moves(const AmwcProblem &problem,
     for (uint32_t v = 0; v < n; ++v) {
       if (!active[v]) continue;
       active[v] = 0;
+      if (num_labels >= kPrefetchMinLabels && v + kPrefetchNodes < n) {
+        const uint32_t ahead = v + kPrefetchNodes;
+        const double *row =
+            problem.node_costs + static_cast<std::size_t>(ahead) * num_labels;
+        for (uint32_t k = start[ahead]; k < start[ahead + 1]; ++k)
+          __builtin_prefetch(row + labels[neighbour[k]]);
+      }
       touched.clear();
       for (uint32_t k = start[v]; k < start[v + 1]; ++k) {
         const uint32_t s = segment[neighbour[k]];
