@@ -180,8 +180,8 @@ def perturbations(inst, samples, strength, seed=0):
 
 def marked_labels(labels, costs, perturbed):
     """``labels`` with -1 where the perturbation pushes a node away from its
-    label: its margin over its cheapest label grew (the stage-2 layer's
-    rule)."""
+    label: its margin over its cheapest label grew (the first test of the
+    stage-2 layer's rule, ``amwc_function._warm_start_labels``)."""
     margin = costs[np.arange(len(labels)), labels] - costs.min(1)
     moved = perturbed[np.arange(len(labels)), labels] - perturbed.min(1)
     return np.where(moved > margin, -1, labels)
