@@ -82,14 +82,16 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
   HugeVector<int32_t> labels;
   HugeVector<uint32_t> roots;
   if (problem.num_nodes > 0) {
-    // Warm start: the nodes that start alone, the first sweep of the node
-    // moves (empty: all nodes). The other nodes keep their costs' standing
-    // against their old label, so a node move has no new reason to take them
-    // elsewhere until a neighbour moves (the sweeps then visit them).
-    // Visiting all N nodes made the node moves 2.2 of 5.2 ms of a warm solve
-    // of a 128 x 256 grid with 1 % of its nodes marked; visiting the marked
-    // nodes' neighbours too (17 % of the nodes there) cost 30 % more than
-    // the marked nodes alone, for objectives lower by 1.5e-4 (relative).
+    // Warm start: the nodes that start alone, whose costs moved; the node
+    // moves' first sweep visits them and their neighbours in another
+    // segment. The other nodes keep their costs' standing against their old
+    // label and the neighbours that hold them, so a move has no new reason
+    // to take them elsewhere until a neighbour moves (the sweeps then visit
+    // them). Visiting all N nodes made the node moves 2.2 of 5.2 ms of a
+    // warm solve of a 128 x 256 grid with 1 % of its nodes marked; visiting
+    // all the marked nodes' neighbours (17 % of the nodes there) cost 30 %
+    // more than the marked nodes alone, which missed nodes whose marked
+    // neighbours had all left.
     HugeVector<uint8_t> first_sweep;
     // Every node's smallest cost, when the blocks compute it.
     HugeVector<double> cheapest;

@@ -52,7 +52,20 @@ void improve_by_node_moves(const AmwcProblem &problem,
   HugeVector<double> joined(id_space, 0.0);  // edge cost to each segment
   HugeVector<uint32_t> touched;
   HugeVector<uint8_t> active(n, 1);
-  if (first_sweep != nullptr) active.assign(first_sweep, first_sweep + n);
+  if (first_sweep != nullptr) {
+    // A warm start: the marked nodes, and their neighbours in another
+    // segment (the contraction took the marked node away from them or
+    // them away from it: a node whose marked neighbours all left is held
+    // by fewer edges than before).
+    active.assign(n, 0);
+    for (uint32_t v = 0; v < n; ++v) {
+      if (!first_sweep[v]) continue;
+      active[v] = 1;
+      for (uint32_t k = start[v]; k < start[v + 1]; ++k) {
+        if (segment[neighbour[k]] != segment[v]) active[neighbour[k]] = 1;
+      }
+    }
+  }
   for (int pass = 0; pass < max_passes; ++pass) {
     bool moved = false;
     for (uint32_t v = 0; v < n; ++v) {

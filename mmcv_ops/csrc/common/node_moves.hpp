@@ -20,10 +20,10 @@ namespace mmcv_ops {
 // segment ids where a thing node's id is any id shared exactly by the nodes
 // of its cluster (stuff nodes' ids are ignored). Both are updated in place;
 // new clusters get fresh ids >= N. At most max_passes sweeps over the active
-// nodes are made. first_sweep: [N] nonzero = visited by the first sweep, or
-// nullptr = all nodes (a warm start visits only the nodes around those whose
-// costs moved, see amwc_solver.cpp). cheapest: [N] every node's smallest
-// cost, or nullptr = computed here.
+// nodes are made. first_sweep: [N] nonzero = a node whose costs moved (a warm
+// start's marked nodes): the first sweep visits these and their neighbours in
+// another segment, see amwc_solver.cpp; nullptr = all nodes. cheapest: [N]
+// every node's smallest cost, or nullptr = computed here.
 void improve_by_node_moves(const AmwcProblem &problem,
                            const Adjacency &adjacency,
                            HugeVector<int32_t> &labels,

@@ -160,11 +160,11 @@ def test_nothing_moved_gives_zero_gradient_with_warm_start():
 def test_warm_and_cold_gradients_agree():
     # a planted scene (two instances of thing classes 0 and 1, stuff 2 and
     # 3) with pixel noise; measured cosine similarity of the two gradients:
-    # 0.996 at lambda in [10, 50] (0.9993 while the first node-move sweep
-    # also visited the marked nodes' neighbours); at [1, 5] 0.95 (0.89 when
-    # every pixel whose cheapest label changed was marked), where the cold
-    # solves' disagreement with the forward solution (unperturbed, see
-    # amwc_function) weighs most
+    # 0.9993 at lambda in [10, 50] (0.996 while the first node-move sweep
+    # skipped the marked nodes' neighbours in other segments); at [1, 5]
+    # 0.96 (0.89 when every pixel whose cheapest label changed was marked),
+    # where the cold solves' disagreement with the forward solution
+    # (unperturbed, see amwc_function) weighs most
     torch.manual_seed(0)
     classes = torch.zeros(4, 32, 32, dtype=torch.long)
     classes[:, 16:] = 3
@@ -177,7 +177,7 @@ def test_warm_and_cold_gradients_agree():
     cold = layer_gradients(node_costs, edge_costs, **options)
     warm = layer_gradients(node_costs, edge_costs, warm_start=True, **options)
     assert cold.any()
-    assert F.cosine_similarity(cold, warm, 0) > 0.99
+    assert F.cosine_similarity(cold, warm, 0) > 0.998
 
 
 def test_stage2_gradient_stats_on_an_instance(tmp_path):
