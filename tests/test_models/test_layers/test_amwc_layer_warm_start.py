@@ -28,6 +28,40 @@ def layer_gradients(node_costs, edge_costs, seed=7, **options):
     return torch.cat([node_costs.grad.flatten(), edge_costs.grad.flatten()])
 
 
+def cold_and_warm(node_costs, edge_costs, num_classes, classes, incoming,
+                  **options):
+    """A 1-row scene through the layer cold and warm-started: the cost
+    gradients of both and the warm solves' initial labels.
+
+    Args:
+        num_classes (tuple[int, int]): thing and stuff classes.
+        classes (list[int]): the expected segment classes.
+        incoming (dict): (segment, pixel) -> incoming overlap gradient.
+        options: the other AMWCLayer arguments (edge distance 1).
+    """
+    grads = []
+    for warm_start in (False, True):
+        costs = node_costs.clone().requires_grad_()
+        edges = edge_costs.clone().requires_grad_()
+        layer = AMWCLayer(
+            *num_classes, [1], warm_start=warm_start, **options)
+        segments = layer(costs, edges,
+                         pixel_regions(1, 1, node_costs.shape[-1]))
+        assert segments.classes.tolist() == [classes]
+        grad = torch.zeros_like(segments.overlaps)
+        for (segment, pixel), value in incoming.items():
+            grad[0, segment, pixel] = value
+        with mock.patch.object(
+                amwc_function,
+                'solve_mwc_batch',
+                wraps=amwc_function.solve_mwc_batch) as solve:
+            segments.overlaps.backward(grad)
+        initial = solve.call_args.kwargs['initial_labels']
+        assert (initial is None) != warm_start
+        grads.append(torch.cat([costs.grad.flatten(), edges.grad.flatten()]))
+    return grads, [labels.tolist() for labels in initial]
+
+
 def test_exact_finite_difference_with_warm_start():
     # 1x4 pixels, two stuff classes, every pixel prefers class 0 by 1; the
     # loss wants pixel 3 out of the class-0 mask: at lam = 10 it moves, so
@@ -65,40 +99,24 @@ def test_only_pushed_pixels_start_alone():
     node_costs[0, 1, 0] = torch.tensor([0., -.5, -2., 0., 0.])
     edge_costs = torch.full((1, 1, 2, 1, 5), .6)
     for baseline in ('amwc', 'mwc'):
-        grads = []
-        for warm_start in (False, True):
-            costs = node_costs.clone().requires_grad_()
-            edges = edge_costs.clone().requires_grad_()
-            layer = AMWCLayer(
-                1,
-                1, [1],
-                lambda_range=(10., 10.),
-                num_samples=2,
-                baseline=baseline,
-                warm_start=warm_start)
-            segments = layer(costs, edges, pixel_regions(1, 1, 5))
-            assert segments.classes.tolist() == [[1, 0, 0]]
-            grad = torch.zeros_like(segments.overlaps)
-            grad[0, 1:, 1] = 1  # A and B (segments 1, 2) at pixel 1: out
-            grad[0, 2, 3] = -1  # B at pixel 3: in
-            with mock.patch.object(
-                    amwc_function,
-                    'solve_mwc_batch',
-                    wraps=amwc_function.solve_mwc_batch) as solve:
-                segments.overlaps.backward(grad)
-            initial = solve.call_args.kwargs['initial_labels']
-            if warm_start:
-                # own labels A = 0, B = 1, plain label of class 1 = 2; the
-                # 'mwc' baseline's tiny push keeps pixel 1 on a cheapest
-                # label (A and B rise alike), so there it marks nothing
-                expected = [[0, -1, 2, 1, 1]] * 2
-                if baseline == 'mwc':
-                    expected.insert(0, [0, 0, 2, 1, 1])
-                assert [labels.tolist() for labels in initial] == expected
-            else:
-                assert initial is None
-            grads.append(torch.cat([costs.grad.flatten(),
-                                    edges.grad.flatten()]))
+        # A and B (segments 1, 2) at pixel 1: out; B at pixel 3: in
+        grads, initial = cold_and_warm(
+            node_costs,
+            edge_costs, (1, 1), [1, 0, 0], {
+                (1, 1): 1,
+                (2, 1): 1,
+                (2, 3): -1
+            },
+            lambda_range=(10., 10.),
+            num_samples=2,
+            baseline=baseline)
+        # own labels A = 0, B = 1, plain label of class 1 = 2; the 'mwc'
+        # baseline's tiny push keeps pixel 1 on a cheapest label (A and B
+        # rise alike), so there it marks nothing
+        expected = [[0, -1, 2, 1, 1]] * 2
+        if baseline == 'mwc':
+            expected.insert(0, [0, 0, 2, 1, 1])
+        assert initial == expected
         assert grads[0].any()
         assert torch.equal(grads[0], grads[1])
 
@@ -112,32 +130,14 @@ def test_a_boundary_pixel_tipped_over_by_its_edges_starts_alone():
     # finds the cold one
     node_costs = torch.tensor([[0., -1., 0.], [-2., -.5, -2.]]).view(1, 2, 1, 3)
     edge_costs = torch.full((1, 1, 2, 1, 3), .2)
-    grads = []
-    for warm_start in (False, True):
-        costs = node_costs.clone().requires_grad_()
-        edges = edge_costs.clone().requires_grad_()
-        layer = AMWCLayer(
-            0,
-            2, [1],
-            lambda_range=(1., 1.),
-            num_samples=2,
-            warm_start=warm_start)
-        segments = layer(costs, edges, pixel_regions(1, 1, 3))
-        assert segments.classes.tolist() == [[0, 1]]
-        grad = torch.zeros_like(segments.overlaps)
-        grad[0, 1, 1] = -.2  # the class-1 segment at pixel 1: in
-        with mock.patch.object(
-                amwc_function,
-                'solve_mwc_batch',
-                wraps=amwc_function.solve_mwc_batch) as solve:
-            segments.overlaps.backward(grad)
-        if warm_start:
-            # own label of the class-1 segment = 0, plain label of class 0 = 1
-            assert [
-                labels.tolist()
-                for labels in solve.call_args.kwargs['initial_labels']
-            ] == [[0, -1, 0]] * 2
-        grads.append(torch.cat([costs.grad.flatten(), edges.grad.flatten()]))
+    # the class-1 segment at pixel 1: in
+    grads, initial = cold_and_warm(
+        node_costs,
+        edge_costs, (0, 2), [0, 1], {(1, 1): -.2},
+        lambda_range=(1., 1.),
+        num_samples=2)
+    # own label of the class-1 segment = 0, plain label of class 0 = 1
+    assert initial == [[0, -1, 0]] * 2
     assert grads[0].any()
     assert torch.equal(grads[0], grads[1])
 
