@@ -47,13 +47,20 @@ def test_benchmark_on_npz_folder(tmp_path):
     assert 'batch of 2 x x_6x8_L3' in log
     assert 'identical objectives: True' in log
 
-    # a reference binary measured in the same run: it reads the raw instance
+    # a reference binary measured in the same run: it reads the raw instance;
+    # three processes whose AMWC seconds are 0.25, 0.75 and 0.35 (a count
+    # in a file): the median, 0.35, is taken
     binary = tmp_path / 'reference.py'
+    calls = tmp_path / 'calls'
     binary.write_text(
         f'#!{sys.executable}\n'
-        'import sys, numpy as np\n'
+        'import os, sys, numpy as np\n'
         'n, l, e = np.fromfile(sys.argv[1], np.int64, 3)\n'
-        'print(f"AMWC wall 0.1 cpu 0.25 objective {n * l * e}")\n'
+        f'path = {str(calls)!r}\n'
+        'k = int(open(path).read()) if os.path.exists(path) else 0\n'
+        'open(path, "w").write(str(k + 1))\n'
+        'cpu = (0.25, 0.75, 0.35)[k % 3]\n'
+        'print(f"AMWC wall 0.1 cpu {cpu} objective {n * l * e}")\n'
         'print("MWC wall 0.1 cpu 0.5 objective -1.0")\n')
     binary.chmod(0o755)
     out = run_tool(
@@ -62,7 +69,8 @@ def test_benchmark_on_npz_folder(tmp_path):
         '--batch-copies', '0')
     log = out.stdout + out.stderr
     assert 'reference: same run' in log
-    assert '| 0.2500 |' in log and '| 0.5000 |' in log
+    assert '| 0.3500 |' in log and '| 0.5000 |' in log
+    assert calls.read_text() == '3'  # --reference-runs 3 by default
 
 
 def test_fuzz_tool_short_run():

@@ -9,7 +9,8 @@ generator script (``GENERATOR OUT_DIR``), then logs markdown tables:
    thread and with the default thread count, the objective, and the ratio of
    the reference's CPU seconds to ours (one thread), with the objective
    difference. The reference is measured in the same run when
-   ``--reference-binary`` is given, else read from the figures table of
+   ``--reference-binary`` is given (``--reference-runs`` processes per
+   instance, right before ours), else read from the figures table of
    ``--reference-table`` (default: ``docs/solver.md``).
 2. the backward's solves (one thread): K perturbed MWC problems, cold and
    warm-started from the forward AMWC solution (nodes whose margin over
@@ -57,6 +58,12 @@ def parse_args():
     parser.add_argument(
         '--reference-binary',
         help='reference solver binary, measured in the same run')
+    parser.add_argument(
+        '--reference-runs',
+        type=int,
+        default=3,
+        help='reference processes per instance, each measured right before '
+        'ours (median)')
     parser.add_argument(
         '--reference-table',
         default=osp.join(ROOT, 'docs', 'solver.md'),
@@ -106,8 +113,11 @@ def read_reference_table(path):
     return reference
 
 
-def run_reference(binary, inst, repeats, workdir):
-    """(amwc_cpu_s, amwc_obj, mwc_cpu_s, mwc_obj) of the reference binary."""
+def run_reference(binary, inst, repeats, runs, workdir):
+    """(amwc_cpu_s, amwc_obj, mwc_cpu_s, mwc_obj) of the reference binary:
+    the median over ``runs`` processes of their median seconds. The
+    reference's time varies from process to process by up to a quarter on
+    a quiet machine (0.029-0.049 s on a_64x128_L19), more than within one."""
     path = osp.join(workdir, 'instance.bin')
     node_costs = np.ascontiguousarray(inst['node_costs'], '<f8')
     with open(path, 'wb') as f:
@@ -116,18 +126,24 @@ def run_reference(binary, inst, repeats, workdir):
         np.ascontiguousarray(inst['edges'], '<i8').tofile(f)
         np.ascontiguousarray(inst['edge_costs'], '<f8').tofile(f)
         np.ascontiguousarray(inst['partitionable'], np.uint8).tofile(f)
-    out = subprocess.run([binary, path, str(repeats)],
-                         check=True,
-                         capture_output=True,
-                         text=True).stdout
-    figures = {}
-    for line in out.splitlines():
-        words = line.split()
-        if len(words) == 7 and words[0] in ('AMWC', 'MWC'):
-            figures[words[0]] = (float(words[4]), float(words[6]))
-    if set(figures) != {'AMWC', 'MWC'}:
-        raise RuntimeError(f'{binary} printed no AMWC and MWC lines:\n{out}')
-    return (*figures['AMWC'], *figures['MWC'])
+    seconds = {'AMWC': [], 'MWC': []}
+    objectives = {}
+    for _ in range(runs):
+        out = subprocess.run([binary, path, str(repeats)],
+                             check=True,
+                             capture_output=True,
+                             text=True).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) == 7 and words[0] in seconds:
+                seconds[words[0]].append(float(words[4]))
+                objectives[words[0]] = float(words[6])
+        if set(objectives) != set(seconds):
+            raise RuntimeError(
+                f'{binary} printed no AMWC and MWC lines:\n{out}')
+    return tuple(value for problem in ('AMWC', 'MWC')
+                 for value in (statistics.median(seconds[problem]),
+                               objectives[problem]))
 
 
 def load_instances(args, workdir):
@@ -193,13 +209,6 @@ def main():
     threads = args.threads or len(os.sched_getaffinity(0))
     table = {} if args.reference_binary else read_reference_table(
         args.reference_table)
-    with tempfile.TemporaryDirectory() as workdir:
-        instances = load_instances(args, workdir)
-        reference = {
-            name: run_reference(args.reference_binary, inst, args.repeats,
-                                workdir)
-            for name, inst in instances.items()
-        } if args.reference_binary else table
     source = ('same run' if args.reference_binary else
               f'figures of {args.reference_table}')
     logger.info(f'reference: {source}; default threads: {threads}')
@@ -208,27 +217,33 @@ def main():
                 'objective | ref CPU s | ref / ours (CPU, 1 thread) | '
                 'obj - ref |')
     logger.info('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for name, inst in instances.items():
-        args_mwc = (inst['node_costs'], inst['edges'], inst['edge_costs'])
-        problems = (
-            ('AMWC', lambda n: solve_amwc(
-                *args_mwc, inst['partitionable'], num_threads=n)),
-            ('MWC', lambda n: solve_mwc(*args_mwc, num_threads=n)),
-        )
-        for k, (problem, solve) in enumerate(problems):
-            wall1, cpu1, result = timed(lambda: solve(1), args.repeats)
-            wall, cpu, _ = timed(lambda: solve(threads), args.repeats)
-            ref = reference.get(name)
-            ref_cells = '| - | - | - |'
-            if ref is not None:
-                ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
-                ref_cells = (f'| {ref_s:.4f} | {ref_s / max(cpu1, 1e-9):.1f}x'
-                             f' | {result.objective - ref_obj:+.3f} |')
-            num_nodes, num_labels = inst['node_costs'].shape
-            logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} | '
-                        f'{num_labels} | {problem} | {wall1:.4f} | '
-                        f'{cpu1:.4f} | {wall:.4f} | {cpu:.4f} | '
-                        f'{result.objective:.3f} {ref_cells}')
+    with tempfile.TemporaryDirectory() as workdir:
+        instances = load_instances(args, workdir)
+        for name, inst in instances.items():
+            # measured right before ours: the machine's state drifts
+            ref = run_reference(args.reference_binary, inst, args.repeats,
+                                args.reference_runs, workdir
+                                ) if args.reference_binary else table.get(name)
+            args_mwc = (inst['node_costs'], inst['edges'], inst['edge_costs'])
+            problems = (
+                ('AMWC', lambda n: solve_amwc(
+                    *args_mwc, inst['partitionable'], num_threads=n)),
+                ('MWC', lambda n: solve_mwc(*args_mwc, num_threads=n)),
+            )
+            for k, (problem, solve) in enumerate(problems):
+                wall1, cpu1, result = timed(lambda: solve(1), args.repeats)
+                wall, cpu, _ = timed(lambda: solve(threads), args.repeats)
+                ref_cells = '| - | - | - |'
+                if ref is not None:
+                    ref_s, ref_obj = ref[2 * k], ref[2 * k + 1]
+                    ref_cells = (f'| {ref_s:.4f} | '
+                                 f'{ref_s / max(cpu1, 1e-9):.1f}x | '
+                                 f'{result.objective - ref_obj:+.3f} |')
+                num_nodes, num_labels = inst['node_costs'].shape
+                logger.info(f'| {name} | {num_nodes} | {len(inst["edges"])} '
+                            f'| {num_labels} | {problem} | {wall1:.4f} | '
+                            f'{cpu1:.4f} | {wall:.4f} | {cpu:.4f} | '
+                            f'{result.objective:.3f} {ref_cells}')
 
     logger.info(f'backward: {args.samples} perturbed MWC (strength '
                 f'{args.strength}) after the forward AMWC, cold and '
