@@ -338,14 +338,18 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   for (int64_t l = 0; l < num_labels_; ++l) dst[l] += src[l];
   label_[keep] = label;
   parent_[gone] = keep;
-  // The loop is bound by cache misses on edges, hash slots and cost rows;
-  // prefetching them a few edges ahead overlaps those misses.
+  // On the whole graph the loop is bound by cache misses on edges, hash
+  // slots and cost rows; prefetching them a few edges ahead overlaps those
+  // misses (a warm solve of the 128 x 256 grid: 3.7 -> 3.5 ms). A block's
+  // arrays sit in the L2 cache, where the prefetches only cost (3-4 % of a
+  // cold solve of a, b and e).
   const HugeVector<uint32_t> &moving = adjacency_[gone];
   const std::size_t count = moving.size();
+  const bool prefetch = block_edges_ == nullptr;
   for (std::size_t k = 0; k < count; ++k) {
-    if (k + 2 * kPrefetchDistance < count)
+    if (prefetch && k + 2 * kPrefetchDistance < count)
       __builtin_prefetch(&edges_[moving[k + 2 * kPrefetchDistance]]);
-    if (k + kPrefetchDistance < count) {
+    if (prefetch && k + kPrefetchDistance < count) {
       const uint32_t d = other_end(moving[k + kPrefetchDistance], gone);
       edge_map_.prefetch(EdgeHashMap::key(keep, d));
       __builtin_prefetch(row(d));
