@@ -129,7 +129,13 @@ def test_unknown_frozen_module_is_named():
 
 
 END_TO_END = osp.join(REPO, 'configs/cops_r18_synthetic.py')
-NO_VAL = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1']
+# a fixed seed: with a random one, a 1-iteration stage-1 model now and then
+# gave stage 2 a PQ-loss gradient of zero for the semantic head (twice in
+# about ten full-suite runs), so that its weights did not change
+NO_VAL = [
+    'train_cfg.val_begin=1000', 'default_hooks.logger.interval=1',
+    'randomness.seed=0'
+]
 
 
 @pytest.mark.slow
