@@ -75,6 +75,63 @@ HugeVector<uint32_t> initial_partition(const AmwcProblem &problem) {
   return representative;
 }
 
+// Where the contraction starts, and what the blocks computed on the way.
+// An empty array is computed where it is needed (costs, cheapest) or means
+// every node (representative: alone; first_sweep: visited).
+struct Start {
+  HugeVector<uint32_t> representative;  // [N]
+  HugeVector<double> costs;  // [K, L] summed costs of the start clusters
+  HugeVector<double> cheapest;      // [N] every node's smallest cost
+  HugeVector<uint8_t> first_sweep;  // [N] a warm start's marked nodes
+};
+
+// Cold: clusters grown in blocks (large instances) or single nodes. Warm:
+// the initial solution's clusters, the marked nodes alone. These are the
+// nodes whose costs moved; the node moves' first sweep visits them and their
+// neighbours in another segment. The other nodes keep their costs' standing
+// against their old label and the neighbours that hold them, so a move has
+// no new reason to take them elsewhere until a neighbour moves (the sweeps
+// then visit them). Visiting all N nodes made the node moves 2.2 of 5.2 ms
+// of a warm solve of a 128 x 256 grid with 1 % of its nodes marked; visiting
+// all the marked nodes' neighbours (17 % of the nodes there) cost 30 % more
+// than the marked nodes alone, which missed nodes whose marked neighbours
+// had all left.
+Start start_clusters(const AmwcProblem &problem, const Adjacency &by_node,
+                     int num_threads) {
+  const int64_t n = problem.num_nodes;
+  const int num_blocks = num_growth_blocks(n, problem.num_labels);
+  Start start;
+  if (problem.initial_labels == nullptr) {
+    if (num_blocks == 1) return start;
+    start.cheapest.resize(n);
+    GrownClusters grown = grow_in_blocks(problem, by_node, num_blocks,
+                                         num_threads, start.cheapest.data());
+    start.representative = std::move(grown.representative);
+    start.costs = std::move(grown.costs);
+    return start;
+  }
+  start.representative = initial_partition(problem);
+  HugeVector<uint8_t> &alone = start.first_sweep;
+  alone.resize(n);
+  int64_t num_alone = 0;
+  for (int64_t i = 0; i < n; ++i)
+    num_alone += alone[i] = problem.initial_labels[i] < 0;
+  // When most nodes start alone (a strong perturbation), they grow their
+  // first clusters in blocks as in a cold solve; a few are better contracted
+  // together with the clusters around them.
+  if (num_blocks > 1 && 2 * num_alone > n) {
+    start.cheapest.resize(n);
+    const HugeVector<uint32_t> grown =
+        grow_in_blocks(problem, by_node, num_blocks, num_threads,
+                       start.cheapest.data(), alone.data())
+            .representative;
+    for (int64_t i = 0; i < n; ++i) {
+      if (alone[i]) start.representative[i] = grown[i];
+    }
+  }
+  return start;
+}
+
 // by_node: node_adjacency(problem), the blocks' edge lists and the node
 // moves' neighbourhoods.
 AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
@@ -82,58 +139,16 @@ AmwcSolution solve(const AmwcProblem &problem, const Adjacency &by_node,
   HugeVector<int32_t> labels;
   HugeVector<uint32_t> roots;
   if (problem.num_nodes > 0) {
-    // Warm start: the nodes that start alone, whose costs moved; the node
-    // moves' first sweep visits them and their neighbours in another
-    // segment. The other nodes keep their costs' standing against their old
-    // label and the neighbours that hold them, so a move has no new reason
-    // to take them elsewhere until a neighbour moves (the sweeps then visit
-    // them). Visiting all N nodes made the node moves 2.2 of 5.2 ms of a
-    // warm solve of a 128 x 256 grid with 1 % of its nodes marked; visiting
-    // all the marked nodes' neighbours (17 % of the nodes there) cost 30 %
-    // more than the marked nodes alone, which missed nodes whose marked
-    // neighbours had all left.
-    HugeVector<uint8_t> first_sweep;
-    // Every node's smallest cost, when the blocks compute it.
-    HugeVector<double> cheapest;
-    {
-      HugeVector<uint32_t> start;
-      HugeVector<double> start_costs;
-      const int num_blocks =
-          num_growth_blocks(problem.num_nodes, problem.num_labels);
-      if (problem.initial_labels != nullptr) {
-        start = initial_partition(problem);
-        // When most nodes start alone (a strong perturbation), they grow
-        // their first clusters in blocks as in a cold solve; a few are
-        // better contracted together with the clusters around them.
-        HugeVector<uint8_t> alone(problem.num_nodes);
-        int64_t num_alone = 0;
-        for (int64_t i = 0; i < problem.num_nodes; ++i)
-          num_alone += alone[i] = problem.initial_labels[i] < 0;
-        if (num_blocks > 1 && 2 * num_alone > problem.num_nodes) {
-          cheapest.resize(problem.num_nodes);
-          const HugeVector<uint32_t> grown =
-              grow_in_blocks(problem, by_node, num_blocks, num_threads,
-                             cheapest.data(), alone.data())
-                  .representative;
-          for (int64_t i = 0; i < problem.num_nodes; ++i) {
-            if (alone[i]) start[i] = grown[i];
-          }
-        }
-        first_sweep = std::move(alone);
-      } else if (num_blocks > 1) {
-        cheapest.resize(problem.num_nodes);
-        GrownClusters grown = grow_in_blocks(
-            problem, by_node, num_blocks, num_threads, cheapest.data());
-        start = std::move(grown.representative);
-        start_costs = std::move(grown.costs);
-      }
-      GreedyContraction contraction(problem, std::move(start),
-                                    std::move(start_costs));
-      roots = contraction.run(labels);
-    }
+    Start start = start_clusters(problem, by_node, num_threads);
+    roots = GreedyContraction(problem, std::move(start.representative),
+                              std::move(start.costs))
+                .run(labels);
+    const auto data_or_null = [](const auto &values) {
+      return values.empty() ? nullptr : values.data();
+    };
     improve_by_node_moves(problem, by_node, labels, roots, kMaxMovePasses,
-                          first_sweep.empty() ? nullptr : first_sweep.data(),
-                          cheapest.empty() ? nullptr : cheapest.data());
+                          data_or_null(start.first_sweep),
+                          data_or_null(start.cheapest));
   }
   AmwcSolution solution = make_solution(problem, labels, roots);
   const int64_t *initial = problem.initial_labels;

@@ -43,9 +43,9 @@ struct BlockStart {
 // an AMWC block out of the heap, 45-75 % of an MWC block's). Thing labels
 // are left to the contraction, which keeps touching instances apart.
 // cheapest: [n] written with every node's smallest cost.
-BlockStart join_stuff_nodes(const AmwcProblem &block, const Adjacency &by_node,
-                            uint32_t first, const uint8_t *grows,
-                            double *cheapest) {
+BlockStart block_start(const AmwcProblem &block, const Adjacency &by_node,
+                       uint32_t first, const uint8_t *grows,
+                       double *cheapest) {
   const uint32_t n = static_cast<uint32_t>(block.num_nodes);
   const int64_t num_labels = block.num_labels;
   const auto growing = [&](uint32_t i) {
@@ -119,9 +119,8 @@ GrownClusters grow_in_blocks(const AmwcProblem &problem,
     AmwcProblem block = problem;
     block.num_nodes = last - first;
     block.node_costs = problem.node_costs + first * problem.num_labels;
-    BlockStart start =
-        join_stuff_nodes(block, by_node, static_cast<uint32_t>(first), grows,
-                         cheapest + first);
+    BlockStart start = block_start(
+        block, by_node, static_cast<uint32_t>(first), grows, cheapest + first);
     const HugeVector<uint32_t> roots = contractions[worker].grow_block(
         block, start.edges, std::move(start.representative), block_costs[b]);
     const uint32_t offset = static_cast<uint32_t>(first);

@@ -110,54 +110,45 @@ void GreedyContraction::build_graph() {
   std::iota(parent_.begin(), parent_.end(), 0u);
   label_.resize(n);
   for (std::size_t i = 0; i < n; ++i) label_[i] = argmin(row(i), num_labels_);
-  // Rows of (other end j > i, input edge id) per cluster i; parallel edges
+  // The contraction's input edges: the block's list or the problem's edges;
+  // ends(k) gives the start clusters of edge k, cost(k) its cost.
+  const HugeVector<BlockEdge> *list = block_edges_;
+  const int64_t *input = problem_->edges;
+  const int64_t count = list != nullptr ? static_cast<int64_t>(list->size())
+                                        : problem_->num_edges;
+  const auto ends = [&](int64_t k) {
+    if (list != nullptr)
+      return std::pair{cluster_of_[(*list)[k].i], cluster_of_[(*list)[k].j]};
+    return std::pair{cluster_of_[input[2 * k]], cluster_of_[input[2 * k + 1]]};
+  };
+  const auto cost = [&](int64_t k) {
+    return list != nullptr ? (*list)[k].cost : problem_->edge_costs[k];
+  };
+  // Rows of (other end j > i, input edge k) per cluster i; parallel edges
   // are summed into the first one.
+  const Adjacency by_smaller_end =
+      build_adjacency(n, count, [&](int64_t k, auto add) {
+        const auto [i, j] = ends(k);
+        if (i != j) add(std::min(i, j), std::max(i, j));
+      });
   HugeVector<uint32_t> owner(n, kNotQueued), position(n), degree(n, 0);
   edges_.clear();
-  const auto add_edge = [&](uint32_t i, uint32_t j, double cost) {
-    if (owner[j] == i) {
-      edges_[position[j]].cost += cost;
-      return;
+  edges_.reserve(by_smaller_end.edge.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t k = by_smaller_end.start[i]; k < by_smaller_end.start[i + 1];
+         ++k) {
+      const uint32_t j = by_smaller_end.target[k];
+      const double value = cost(by_smaller_end.edge[k]);
+      if (owner[j] == i) {
+        edges_[position[j]].cost += value;
+        continue;
+      }
+      owner[j] = i;
+      position[j] = static_cast<uint32_t>(edges_.size());
+      edges_.push_back({i, j, value});
+      ++degree[i];
+      ++degree[j];
     }
-    owner[j] = i;
-    position[j] = static_cast<uint32_t>(edges_.size());
-    edges_.push_back({i, j, cost});
-    ++degree[i];
-    ++degree[j];
-  };
-  // Rows of edges by their smaller end, from the block's edge list or the
-  // problem's edges; ends(k) gives the start clusters of edge k.
-  const auto add_sorted = [&](int64_t count, const auto &ends,
-                              const auto &cost) {
-    const Adjacency by_smaller_end =
-        build_adjacency(n, count, [&](int64_t k, auto add) {
-          const auto [i, j] = ends(k);
-          if (i != j) add(std::min(i, j), std::max(i, j));
-        });
-    edges_.reserve(by_smaller_end.edge.size());
-    for (uint32_t i = 0; i < n; ++i) {
-      for (uint32_t k = by_smaller_end.start[i];
-           k < by_smaller_end.start[i + 1]; ++k)
-        add_edge(i, by_smaller_end.target[k], cost(by_smaller_end.edge[k]));
-    }
-  };
-  if (block_edges_ != nullptr) {
-    const HugeVector<BlockEdge> &list = *block_edges_;
-    add_sorted(
-        static_cast<int64_t>(list.size()),
-        [&](int64_t k) {
-          return std::pair{cluster_of_[list[k].i], cluster_of_[list[k].j]};
-        },
-        [&](uint32_t k) { return list[k].cost; });
-  } else {
-    const int64_t *ends = problem_->edges;
-    add_sorted(
-        problem_->num_edges,
-        [&](int64_t e) {
-          return std::pair{cluster_of_[ends[2 * e]],
-                           cluster_of_[ends[2 * e + 1]]};
-        },
-        [&](uint32_t e) { return problem_->edge_costs[e]; });
   }
   const std::size_t m = edges_.size();
   num_alive_ = m;
