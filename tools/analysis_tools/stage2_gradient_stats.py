@@ -15,8 +15,8 @@ the pairwise cosine between the K samples' node-cost gradients
 ``--warm-start`` repeats every range with ``warm_start=True`` and prints
 the fraction of pixels its solves mark to start alone, the CPU seconds of
 the forward AMWC solves, of the backward's solves cold and warm and of
-choosing the marked pixels, and the cosine between the warm and the cold layer gradients (w.r.t. node and
-edge costs). ``--instance`` takes the costs and ground truth of one
+choosing the marked pixels, and the cosine between the warm and the cold
+layer gradients (w.r.t. node and edge costs). ``--instance`` takes the costs and ground truth of one
 instance of the shared instance generator (``.npz``: ``node_costs``
 [N, L], ``edge_costs`` [E], ``edge_dist`` [E], ``partitionable`` [L],
 ``gt_sem`` and ``gt_seg`` [H, W], ``shape``) instead of a model's, with the

@@ -71,7 +71,8 @@ void improve_by_node_moves(const AmwcProblem &problem,
     for (uint32_t v = 0; v < n; ++v) {
       if (!active[v]) continue;
       active[v] = 0;
-      if (num_labels >= kPrefetchMinLabels && v + kPrefetchNodes < n) {
+      if (num_labels >= kPrefetchMinLabels && v + kPrefetchNodes < n &&
+          active[v + kPrefetchNodes]) {
         const uint32_t ahead = v + kPrefetchNodes;
         const double *row =
             problem.node_costs + static_cast<std::size_t>(ahead) * num_labels;

@@ -128,7 +128,8 @@ def test_a_boundary_pixel_tipped_over_by_its_edges_starts_alone():
     # still its cheapest label (margin unchanged), but the move to its
     # neighbours' label now gains 0.1, so it starts alone and the warm solve
     # finds the cold one
-    node_costs = torch.tensor([[0., -1., 0.], [-2., -.5, -2.]]).view(1, 2, 1, 3)
+    node_costs = torch.tensor([[0., -1., 0.], [-2., -.5, -2.]]).view(
+        1, 2, 1, 3)
     edge_costs = torch.full((1, 1, 2, 1, 3), .2)
     # the class-1 segment at pixel 1: in
     grads, initial = cold_and_warm(
