@@ -72,22 +72,35 @@ BlockStart block_start(const AmwcProblem &block, const Adjacency &by_node,
     return x;
   };
   // Each edge inside the block is an entry of both its ends' rows: it is
-  // read from its smaller end.
-  start.edges.reserve((by_node.start[first + n] - by_node.start[first]) / 2);
+  // read from its smaller end. Whether an edge joins depends on the data, so
+  // it is written to both lists and the count of one of them advances
+  // (a branch there is mispredicted for a third of the edges).
+  const std::size_t bound =
+      (by_node.start[first + n] - by_node.start[first]) / 2;
+  HugeVector<BlockEdge> &kept = start.edges;
+  kept.resize(bound);
+  HugeVector<uint32_t> joins(2 * bound);
+  std::size_t num_kept = 0, num_joins = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (!growing(i)) continue;
+    const int32_t li = label[i];
     for (uint32_t k = by_node.start[first + i];
          k < by_node.start[first + i + 1]; ++k) {
       const uint32_t j = by_node.target[k] - first;  // wraps below first
       if (j <= i || j >= n || !growing(j)) continue;
       const double cost = block.edge_costs[by_node.edge[k]];
-      if (label[i] >= 0 && label[j] == label[i] && cost > 0.0) {
-        const uint32_t a = find(i), b = find(j);
-        if (a != b) parent[std::max(a, b)] = std::min(a, b);
-      } else {
-        start.edges.push_back({i, j, cost});
-      }
+      const bool join = (li >= 0) & (label[j] == li) & (cost > 0.0);
+      joins[2 * num_joins] = i;
+      joins[2 * num_joins + 1] = j;
+      kept[num_kept] = {i, j, cost};
+      num_joins += join;
+      num_kept += !join;
     }
+  }
+  kept.resize(num_kept);
+  for (std::size_t k = 0; k < num_joins; ++k) {
+    const uint32_t a = find(joins[2 * k]), b = find(joins[2 * k + 1]);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
   }
   for (uint32_t i = 0; i < n; ++i) parent[i] = parent[parent[i]];
   return start;
