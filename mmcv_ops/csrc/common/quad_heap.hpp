@@ -83,12 +83,27 @@ class QuadHeap {
       const std::size_t first = 4 * i + 1;
       if (first >= n) break;
       std::size_t best = first;
-      const std::size_t last = first + 4 < n ? first + 4 : n;
-      for (std::size_t c = first + 1; c < last; ++c) {
-        if (keys_[c] < keys_[best]) best = c;
+      uint64_t smallest = keys_[first];
+      if (first + 4 <= n) {
+        // The smaller of each pair, then of the two: selects instead of
+        // branches, which the random keys would mispredict.
+        const uint64_t *c = keys_.data() + first;
+        const bool right = c[1] < c[0], far_right = c[3] < c[2];
+        const uint64_t left_min = right ? c[1] : c[0];
+        const uint64_t right_min = far_right ? c[3] : c[2];
+        const bool second = right_min < left_min;
+        best = first + (second ? 2 + far_right : right);
+        smallest = second ? right_min : left_min;
+      } else {
+        for (std::size_t c = first + 1; c < n; ++c) {
+          if (keys_[c] < smallest) {
+            smallest = keys_[c];
+            best = c;
+          }
+        }
       }
-      if (keys_[best] >= key) break;
-      keys_[i] = keys_[best];
+      if (smallest >= key) break;
+      keys_[i] = smallest;
       i = best;
     }
     keys_[i] = key;
