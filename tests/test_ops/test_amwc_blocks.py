@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The block phase of the solver: instances with N >= 4096 nodes grow their
+"""The block phase of the solver: instances with N >= 1024 nodes grow their
 first clusters in blocks of 2048 consecutive node indices on several threads
-(fewer nodes per block above 64 labels; csrc/common/block_growth.cpp)."""
+(one block below 4096 nodes, fewer nodes per block above 64 labels;
+csrc/common/block_growth.cpp)."""
 import numpy as np
 import pytest
 import torch
@@ -85,6 +86,18 @@ def test_grid_above_block_threshold():
     check_amwc_solution(instance, mwc[0].labels, mwc[0].cut, mwc[0].objective)
     for result in mwc[1:]:
         assert_same_results(mwc[0], result)
+
+
+def test_one_block_below_4096_nodes():
+    """From 1024 to 4095 nodes the whole graph is one block: its joins and
+    contraction run first, then the contraction on the whole graph."""
+    instance, labels, segment = planted_grid_instance(
+        np.random.default_rng(8), height=24, width=64)
+    result = solve_on_every_thread_count(instance)
+    assert result.objective <= planted_objective(instance, labels, segment)
+    clusters = result.clusters.numpy()
+    majority = [np.bincount(clusters[segment == k]).argmax() for k in range(4)]
+    assert len(set(majority)) == 4
 
 
 def test_random_graphs_above_block_threshold():

@@ -85,7 +85,8 @@ struct Start {
   HugeVector<uint8_t> first_sweep;  // [N] a warm start's marked nodes
 };
 
-// Cold: clusters grown in blocks (large instances) or single nodes. Warm:
+// Cold: clusters grown in blocks (see num_growth_blocks) or, on small
+// problems, single nodes. Warm:
 // the initial solution's clusters, the marked nodes alone. These are the
 // nodes whose costs moved; the node moves' first sweep visits them and their
 // neighbours in another segment. The other nodes keep their costs' standing
@@ -102,7 +103,7 @@ Start start_clusters(const AmwcProblem &problem, const Adjacency &by_node,
   const int num_blocks = num_growth_blocks(n, problem.num_labels);
   Start start;
   if (problem.initial_labels == nullptr) {
-    if (num_blocks == 1) return start;
+    if (num_blocks == 0) return start;
     start.cheapest.resize(n);
     GrownClusters grown = grow_in_blocks(problem, by_node, num_blocks,
                                          num_threads, start.cheapest.data());
@@ -119,7 +120,7 @@ Start start_clusters(const AmwcProblem &problem, const Adjacency &by_node,
   // When most nodes start alone (a strong perturbation), they grow their
   // first clusters in blocks as in a cold solve; a few are better contracted
   // together with the clusters around them.
-  if (num_blocks > 1 && 2 * num_alone > n) {
+  if (num_blocks > 0 && 2 * num_alone > n) {
     start.cheapest.resize(n);
     const HugeVector<uint32_t> grown =
         grow_in_blocks(problem, by_node, num_blocks, num_threads,

@@ -18,8 +18,8 @@
 
 namespace mmcv_ops {
 
-// Blocks used for a problem with num_nodes nodes and num_labels labels;
-// 1 = no block phase.
+// Blocks used for a problem with num_nodes nodes and num_labels labels (at
+// least one).
 int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 
 // The clusters grown in blocks.
