@@ -25,7 +25,7 @@ constexpr int64_t kBlockCostBytes = int64_t{1} << 20;
 constexpr int64_t kMinBlockNodes = 512;
 // Problems of fewer nodes are contracted from single nodes. From here up,
 // growing clusters in a block first is faster even when it is a single
-// block (48 x 64 grid: 2.8 -> 1.0 ms, 32 x 32: 0.72 -> 0.24 ms; 3x and 8x
+// block (48 x 64 grid: 2.8 -> 1.0 ms, 32 x 32: 0.72 -> 0.24 ms; 5x and 8x
 // the reference instead of 1.9x and 2.6x), as its joins along same-label
 // edges take most contractions out of the heap. Below, solves take a tenth
 // of a millisecond, and the joins changed what the stage-2 layer learns on

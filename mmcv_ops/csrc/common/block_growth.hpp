@@ -18,8 +18,8 @@
 
 namespace mmcv_ops {
 
-// Blocks used for a problem with num_nodes nodes and num_labels labels (at
-// least one).
+// Blocks used for a problem with num_nodes nodes and num_labels labels; 0 =
+// no block phase (fewer than 1024 nodes).
 int num_growth_blocks(int64_t num_nodes, int64_t num_labels);
 
 // The clusters grown in blocks.
