@@ -84,8 +84,8 @@ class GreedyContraction {
 
   void number_clusters();
   void build_graph();
-  void gather_block_edges();
-  void gather_edges();
+  void gather_edges_sorted();
+  void gather_edges_hashed();
   uint32_t find(uint32_t cluster);
   HugeVector<uint32_t> roots();
   uint32_t other_end(uint32_t edge, uint32_t cluster) const {
