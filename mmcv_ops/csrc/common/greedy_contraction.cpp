@@ -194,8 +194,8 @@ void GreedyContraction::gather_edges_sorted() {
 }
 
 // The problem's edges between two start clusters, summed per cluster pair
-// through the hash table in one pass, then ordered by a stable counting sort
-// of the pairs: the same edges, sums and order as gather_edges_sorted. After
+// through the hash table in one pass, then ordered by their smaller end:
+// the same edges, sums and order as gather_edges_sorted. After
 // the block phase half of the input edges join a few thousand pairs of a few
 // hundred clusters, so the table stays in the cache: on the 256 x 512
 // benchmark grid this takes 2.9 ms instead of the counting sort's 5.9 ms.
@@ -224,11 +224,13 @@ void GreedyContraction::gather_edges_hashed() {
   const int64_t count = problem_->num_edges;
   for (int64_t k = 0; k < count; ++k)
     add(cluster[input[2 * k]], cluster[input[2 * k + 1]], costs[k]);
-  HugeVector<uint32_t> first(n + 1, 0);
-  for (const Edge &edge : pairs) ++first[edge.u + 1];
-  std::partial_sum(first.begin(), first.end(), first.begin());
-  edges_.resize(pairs.size());
-  for (const Edge &edge : pairs) edges_[first[edge.u]++] = edge;
+  // build_adjacency's counting sort is stable: rows in order of first use.
+  const Adjacency by_smaller_end = build_adjacency(
+      n, static_cast<int64_t>(pairs.size()),
+      [&](int64_t k, auto add) { add(pairs[k].u, pairs[k].v); });
+  edges_.clear();
+  edges_.reserve(pairs.size());
+  for (const uint32_t k : by_smaller_end.edge) edges_.push_back(pairs[k]);
 }
 
 bool GreedyContraction::alive(uint32_t edge) const {
