@@ -24,6 +24,8 @@ def valid():
         [[0., np.nan]] * 3), ValueError, 'node_costs must be finite'),
     ('node_costs', np.array(
         [[0., np.inf]] * 3), ValueError, 'node_costs must be finite'),
+    ('node_costs', np.array(
+        [[0., -np.inf]] * 3), ValueError, 'node_costs must be finite'),
     ('node_costs', [[0., 1.]] * 3, TypeError, 'node_costs must be a torch'),
     ('edges', np.array([0, 1]), ValueError, r'edges must have shape \[E, 2\]'),
     ('edges', np.array([[0, 1, 2]]), ValueError, 'edges must have shape'),
@@ -31,6 +33,14 @@ def valid():
     ('edges', np.array([[0, 3], [1, 2]]), ValueError, r'\[0, 3\)'),
     ('edges', np.array([[-1, 1], [1, 2]]), ValueError, 'node indices'),
     ('edges', np.array([[1, 1], [1, 2]]), ValueError, 'self-loops'),
+    ('edges', np.array([[0, 1], [1, -1]], np.int32), ValueError,
+     r'edge 1 is \(1, -1\)'),
+    ('edges', np.array([[0, 1], [3, 1]], np.int32), ValueError, r'\[0, 3\)'),
+    ('edges', np.array([[0, 1], [2, 2]], np.int32), ValueError,
+     'edge 1 joins node 2'),
+    ('edges', np.array([[0, 2**40], [1, 2]]), ValueError,
+     r'edge 0 is \(0, 1099511627776\)'),
+    ('edges', np.array([[0, 1], [-2**40, 2]]), ValueError, 'node indices'),
     ('edge_costs', np.ones(3), ValueError,
      r'edge_costs must have shape \[E\] = \[2\]'),
     ('edge_costs', np.ones((2, 1)), ValueError, r'edge_costs must have shape \[E\]'),
@@ -58,6 +68,25 @@ def test_invalid_argument(key, value, error, match):
     args[key] = value
     with pytest.raises(error, match=match):
         solve_amwc(**args)
+
+
+@pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize('key', ['node_costs', 'edge_costs'])
+def test_one_non_finite_cost_among_many(key, bad):
+    """The vectorised finiteness check finds one bad value at any place."""
+    rng = np.random.default_rng(0)
+    n = 1000
+    args = dict(
+        node_costs=rng.normal(size=(n, 3)) * 1e300,
+        edges=np.stack([np.arange(n - 1), np.arange(1, n)], 1),
+        edge_costs=rng.normal(size=n - 1) * 1e300,
+        partitionable=np.array([True, False, False]))
+    solve_amwc(**args)
+    for position in (0, 517, args[key].size - 1):
+        values = args[key].copy()
+        values.flat[position] = bad
+        with pytest.raises(ValueError, match=f'{key} must be finite'):
+            solve_amwc(**{**args, key: values})
 
 
 def test_invalid_batch_arguments():

@@ -7,8 +7,10 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "amwc_solver.hpp"
 #include "pytorch/amwc_torch.hpp"
@@ -18,26 +20,55 @@ namespace {
 // The checks first test all values without a branch per value (the loops
 // vectorise; a third of the time of the branching loops), and look for the
 // first bad value only to name it.
+
+// x - x is +0 for every finite x and NaN for an infinity or a NaN, so the OR
+// of the differences' bits is zero exactly when all values are finite; unlike
+// a loop over std::isfinite, this one vectorises (costs of the 64 x 128 grid
+// with 19 labels: 93 -> 48 us).
 bool all_finite(const double *values, int64_t count) {
-  bool finite = true;
-  for (int64_t k = 0; k < count; ++k) finite &= std::isfinite(values[k]);
-  return finite;
+  uint64_t bits = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const double difference = values[k] - values[k];
+    uint64_t word;
+    std::memcpy(&word, &difference, sizeof(word));
+    bits |= word;
+  }
+  return bits == 0;
 }
 
-void check_edges(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
-  const int64_t n = problem.num_nodes;
+// Checks the edges in their own integer type, before any conversion: one
+// unsigned comparison per index covers both bounds (a negative index becomes
+// a large unsigned one). int32 edges of the 64 x 128 grid: 86 -> 21 us.
+template <typename Index>
+void check_edge_values(const Index *edges, int64_t num_edges, int64_t n,
+                       std::size_t index) {
+  using Unsigned = std::make_unsigned_t<Index>;
+  // Every non-negative Index is a valid node when n exceeds Index's range.
+  const Unsigned bound =
+      n > std::numeric_limits<Index>::max()
+          ? static_cast<Unsigned>(std::numeric_limits<Index>::max()) + 1
+          : static_cast<Unsigned>(n);
   bool valid = true;
-  for (int64_t e = 0; e < problem.num_edges; ++e) {
-    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
-    valid &= (0 <= i) & (i < n) & (0 <= j) & (j < n) & (i != j);
+  for (int64_t e = 0; e < num_edges; ++e) {
+    const Index i = edges[2 * e], j = edges[2 * e + 1];
+    valid &= (static_cast<Unsigned>(i) < bound) &
+             (static_cast<Unsigned>(j) < bound) & (i != j);
   }
-  for (int64_t e = 0; !valid && e < problem.num_edges; ++e) {
-    const int64_t i = problem.edges[2 * e], j = problem.edges[2 * e + 1];
+  for (int64_t e = 0; !valid && e < num_edges; ++e) {
+    const int64_t i = edges[2 * e], j = edges[2 * e + 1];
     TORCH_CHECK_VALUE(0 <= i && i < n && 0 <= j && j < n,
                       "edges must hold node indices in [0, ", n, "), edge ",
                       e, " is (", i, ", ", j, ") (instance ", index, ")");
     TORCH_CHECK_VALUE(i != j, "edges must not contain self-loops, edge ", e,
                       " joins node ", i, " to itself (instance ", index, ")");
+  }
+}
+
+void check_edges(const at::Tensor &edges, int64_t n, std::size_t index) {
+  if (edges.scalar_type() == at::kInt) {
+    check_edge_values(edges.data_ptr<int32_t>(), edges.size(0), n, index);
+  } else {
+    check_edge_values(edges.data_ptr<int64_t>(), edges.size(0), n, index);
   }
 }
 
@@ -127,13 +158,13 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
                  other.scalar_type() == edges[k].scalar_type() &&
                  other.sizes() == edges[k].sizes();
         }) - edges.begin();
+    if (same == k || problems[same].num_nodes != problem.num_nodes)
+      check_edges(edges[k], problem.num_nodes, k);
     if (same < k) {
       problem.edges = problems[same].edges;
     } else {
       problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
     }
-    if (same == k || problems[same].num_nodes != problem.num_nodes)
-      check_edges(problem, k);
     problem.edge_costs =
         data_as<double, float>(edge_costs[k], edge_cost_buffers[k]);
     problem.partitionable = partitionable[k].data_ptr<bool>();
