@@ -227,9 +227,9 @@ def solve_amwc(node_costs: ArrayLike,
     """Solves one AMWC instance: node_costs [N, L] float, edges [E, 2] int,
     edge_costs [E] float, partitionable [L] bool (True = thing label).
 
-    Large instances (N >= 4096; fewer nodes above 64 labels) grow their
-    first clusters in blocks of consecutive node indices on ``num_threads``
-    threads (default: the cores available); the result does not depend on ``num_threads``. A solution to
+    Instances from 1024 nodes on grow their first clusters in blocks of
+    consecutive node indices, on ``num_threads`` threads (default: the cores
+    available); the result does not depend on ``num_threads``. A solution to
     start from (``initial_labels`` [N], ``initial_clusters`` [N]): see
     :func:`solve_amwc_batch`."""
     return solve_amwc_batch([node_costs],
