@@ -138,14 +138,10 @@ void GreedyContraction::build_graph() {
     ++degree[edges_[e].u];
     ++degree[edges_[e].v];
   }
-  adjacency_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    adjacency_[i].clear();
-    adjacency_[i].reserve(degree[i]);
-  }
+  adjacency_.reset(degree);
   for (uint32_t e = 0; e < m; ++e) {
-    adjacency_[edges_[e].u].push_back(e);
-    adjacency_[edges_[e].v].push_back(e);
+    adjacency_.push(edges_[e].u, e);
+    adjacency_.push(edges_[e].v, e);
   }
 }
 
@@ -238,14 +234,16 @@ bool GreedyContraction::alive(uint32_t edge) const {
 }
 
 // The edge list of a cluster with dead edges dropped.
-HugeVector<uint32_t> &GreedyContraction::live_edges(uint32_t cluster) {
-  HugeVector<uint32_t> &edges = adjacency_[cluster];
-  std::size_t kept = 0;
-  for (const uint32_t e : edges) {
-    if (alive(e)) edges[kept++] = e;
+std::pair<const uint32_t *, uint32_t> GreedyContraction::live_edges(
+    uint32_t cluster) {
+  uint32_t *edges = adjacency_.data(cluster);
+  const uint32_t count = adjacency_.size(cluster);
+  uint32_t kept = 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    if (alive(edges[k])) edges[kept++] = edges[k];
   }
-  edges.resize(kept);
-  return edges;
+  adjacency_.truncate(cluster, kept);
+  return {edges, kept};
 }
 
 // Gain of contracting an edge whose ends are cut from each other, when the
@@ -347,7 +345,9 @@ GreedyContraction::Move GreedyContraction::best_move(uint32_t a, uint32_t b,
   HugeVector<double> &joined = scratch_;
   const uint32_t sides[2] = {a, b};
   for (int side = 0; side < (a == b ? 1 : 2); ++side) {
-    for (const uint32_t e : live_edges(sides[side])) {
+    const auto [edges, count] = live_edges(sides[side]);
+    for (uint32_t k = 0; k < count; ++k) {
+      const uint32_t e = edges[k];
       const uint32_t d = other_end(e, sides[side]);
       const int32_t ld = label_[d];
       if (d != a && d != b && !is_thing_[ld]) joined[ld] += edges_[e].cost;
@@ -363,8 +363,9 @@ GreedyContraction::Move GreedyContraction::best_move(uint32_t a, uint32_t b,
     }
   }
   for (int side = 0; side < (a == b ? 1 : 2); ++side) {
-    for (const uint32_t e : adjacency_[sides[side]]) {
-      const uint32_t d = other_end(e, sides[side]);
+    const uint32_t *edges = adjacency_.data(sides[side]);
+    for (uint32_t k = 0; k < adjacency_.size(sides[side]); ++k) {
+      const uint32_t d = other_end(edges[k], sides[side]);
       if (d != a && d != b && label_[d] == best && !is_thing_[best])
         absorb_.push_back(d);
       joined[label_[d]] = 0.0;
@@ -376,7 +377,7 @@ GreedyContraction::Move GreedyContraction::best_move(uint32_t a, uint32_t b,
 // Contracts clusters x and y into the one with more edges, gives it label and
 // records the edges whose cost or ends changed; returns the kept cluster.
 uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
-  const bool keep_x = adjacency_[x].size() >= adjacency_[y].size();
+  const bool keep_x = adjacency_.size(x) >= adjacency_.size(y);
   const uint32_t keep = keep_x ? x : y;
   const uint32_t gone = keep_x ? y : x;
   // In phase 1, joining two clusters of one label that keeps it can only
@@ -395,8 +396,9 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
   // misses (a warm solve of the 128 x 256 grid: 3.7 -> 3.5 ms). A block's
   // arrays sit in the L2 cache, where the prefetches only cost (3-4 % of a
   // cold solve of a, b and e).
-  const HugeVector<uint32_t> &moving = adjacency_[gone];
-  const std::size_t count = moving.size();
+  const std::size_t count = adjacency_.size(gone);
+  adjacency_.reserve(keep, static_cast<uint32_t>(count));
+  const uint32_t *moving = adjacency_.data(gone);
   const bool prefetch = block_edges_ == nullptr;
   for (std::size_t k = 0; k < count; ++k) {
     if (prefetch && k + 2 * kPrefetchDistance < count)
@@ -421,11 +423,11 @@ uint32_t GreedyContraction::merge(uint32_t x, uint32_t y, int32_t label) {
       changed_.push_back(parallel);
     } else {
       (edges_[e].u == gone ? edges_[e].u : edges_[e].v) = keep;
-      adjacency_[keep].push_back(e);
+      adjacency_.push(keep, e);
       if (!moved_edges_worsen) changed_.push_back(e);
     }
   }
-  adjacency_[gone].clear();  // keeps its buffer for the next block
+  adjacency_.truncate(gone, 0);
   if (edge_map_.needs_rebuild(num_alive_)) {
     edge_map_.reset(num_alive_);
     for (uint32_t e = 0; e < edges_.size(); ++e) {
@@ -452,7 +454,8 @@ void GreedyContraction::apply(uint32_t a, uint32_t b, const Move &move) {
   }
   const int32_t old_label = x == a ? label_a : (x == b ? label_b : -1);
   if (old_label != move.label) {
-    for (const uint32_t e : live_edges(x)) update(e);
+    const auto [edges, count] = live_edges(x);
+    for (uint32_t k = 0; k < count; ++k) update(edges[k]);
   } else {
     for (const uint32_t e : changed_) {
       if (alive(e)) update(e);

@@ -25,11 +25,13 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "adjacency.hpp"
 #include "amwc_solver.hpp"
 #include "edge_hash_map.hpp"
+#include "edge_lists.hpp"
 #include "huge_page_allocator.hpp"
 #include "quad_heap.hpp"
 
@@ -97,7 +99,8 @@ class GreedyContraction {
   double *row(uint32_t cluster) {
     return costs_.data() + static_cast<std::size_t>(cluster) * num_labels_;
   }
-  HugeVector<uint32_t> &live_edges(uint32_t cluster);
+  // The cluster's edge list with dead edges dropped: its ids and count.
+  std::pair<const uint32_t *, uint32_t> live_edges(uint32_t cluster);
   bool alive(uint32_t edge) const;
 
   double edge_gain(uint32_t edge) const;
@@ -130,7 +133,7 @@ class GreedyContraction {
   HugeVector<double> costs_;      // [K, L] summed costs per cluster root
   HugeVector<int32_t> label_;    // [K] label per cluster root
   HugeVector<uint32_t> parent_;  // [K] union-find forest
-  std::vector<HugeVector<uint32_t>> adjacency_;  // edge ids per cluster
+  EdgeLists adjacency_;  // edge ids per cluster
 
   HugeVector<Edge> edges_;
   // Per edge: gain bits of its live heap entry, kNotQueued, or kDead once
