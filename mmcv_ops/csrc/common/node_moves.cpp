@@ -2,6 +2,8 @@
 #include "node_moves.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <numeric>
 
 #include "label_costs.hpp"
@@ -21,6 +23,26 @@ constexpr double kMinImprovement = 1e-9;
 // three lines and this only costs).
 constexpr uint32_t kPrefetchNodes = 8;
 constexpr uint32_t kPrefetchMinLabels = 32;
+
+// The first v' >= v with active[v'] set, or n: eight flags per test, as a
+// warm start's sweeps visit a few per cent of the nodes (testing the flags
+// one by one was a third of a warm solve's node moves).
+uint32_t next_active(const uint8_t *active, uint32_t v, uint32_t n) {
+  // The word's lowest set byte is its first set flag.
+  static_assert(std::endian::native == std::endian::little);
+  for (; v < n && v % 8 != 0; ++v) {
+    if (active[v]) return v;
+  }
+  for (; v + 8 <= n; v += 8) {
+    uint64_t word;
+    std::memcpy(&word, active + v, sizeof(word));
+    if (word != 0) return v + std::countr_zero(word) / 8;
+  }
+  for (; v < n; ++v) {
+    if (active[v]) return v;
+  }
+  return n;
+}
 
 }  // namespace
 
@@ -78,8 +100,8 @@ void improve_by_node_moves(const AmwcProblem &problem,
   }
   for (int pass = 0; pass < max_passes; ++pass) {
     bool moved = false;
-    for (uint32_t v = 0; v < n; ++v) {
-      if (!active[v]) continue;
+    for (uint32_t v = next_active(active.data(), 0, n); v < n;
+         v = next_active(active.data(), v + 1, n)) {
       active[v] = 0;
       if (num_labels >= kPrefetchMinLabels && v + kPrefetchNodes < n &&
           active[v + kPrefetchNodes]) {
