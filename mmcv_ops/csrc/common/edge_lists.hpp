@@ -46,7 +46,10 @@ class EdgeLists {
   // pool's end with at least twice its room. Invalidates data pointers.
   void reserve(uint32_t c, uint32_t extra) {
     if (size_[c] + extra <= capacity_[c]) return;
-    const uint32_t capacity = std::max(2 * capacity_[c], size_[c] + extra);
+    // A list holds at most the 2 E < 2^32 edge ends (the op's bound on E).
+    const uint32_t capacity = static_cast<uint32_t>(std::min<uint64_t>(
+        std::max<uint64_t>(uint64_t{2} * capacity_[c], size_[c] + extra),
+        UINT32_MAX));
     // Moved lists leave holes: a full pool is packed instead of grown.
     if (pool_.size() + capacity > pool_.capacity()) pack(capacity);
     const std::size_t offset = pool_.size();
