@@ -4,7 +4,7 @@
 // A merge appends the gone cluster's edges to the kept cluster's list. One
 // vector per cluster cost an allocation per cluster and per growth, and
 // scattered the lists over the heap; segments of one pool cost neither
-// (2-4 % less time per solve of the benchmark instances, same results).
+// (0.5-4 % less time per solve of the benchmark instances, same results).
 // A list that outgrows its segment moves to the pool's end; the holes it
 // leaves are reclaimed by packing whenever the pool is full, so the pool
 // holds at most about twice the live ids (every solve packs a few times).
