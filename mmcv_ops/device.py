@@ -27,21 +27,29 @@ def to_host(values: Any) -> Any:
         The same structure with CPU tensors (detached). CUDA tensors are
         copied with ``non_blocking=True`` into pinned memory; the function
         returns after each CUDA stream involved has finished its copies, so
-        the results can be read at once.
+        the results can be read at once. A tensor that occurs several times
+        (the backward's edge costs, one per perturbed copy) is copied once
+        and every occurrence gets that copy, which the solver then converts
+        and checks once.
     """
     streams = {}
+    copies = {}  # id(tensor) -> its host tensor; values keeps ids alive
+
+    def copy_tensor(value):
+        if value.device.type == 'cpu':
+            return value.detach()
+        if value.device.type != 'cuda':
+            return value.detach().cpu()
+        host = torch.empty(value.shape, dtype=value.dtype, pin_memory=True)
+        host.copy_(value.detach(), non_blocking=True)
+        streams[value.device] = torch.cuda.current_stream(value.device)
+        return host
 
     def copy(value):
         if isinstance(value, Tensor):
-            if value.device.type == 'cpu':
-                return value.detach()
-            if value.device.type != 'cuda':
-                return value.detach().cpu()
-            host = torch.empty(
-                value.shape, dtype=value.dtype, pin_memory=True)
-            host.copy_(value.detach(), non_blocking=True)
-            streams[value.device] = torch.cuda.current_stream(value.device)
-            return host
+            if id(value) not in copies:
+                copies[id(value)] = copy_tensor(value)
+            return copies[id(value)]
         if isinstance(value, (list, tuple)):
             copied = [copy(item) for item in value]
             if hasattr(value, '_fields'):  # NamedTuple

@@ -140,3 +140,8 @@ def test_to_host_waits_once_per_cuda_device(monkeypatch):
     host = to_host(tensors)
     assert events == ['copy', 'copy', 'copy', 'wait']
     assert [t[0, 0].item() for t in host] == [0., 1., 2.]
+    # a tensor given several times is copied once, and shared
+    events.clear()
+    host = to_host([tensors[0], [tensors[1], tensors[0]]])
+    assert events == ['copy', 'copy', 'wait']
+    assert host[1][1] is host[0]

@@ -221,6 +221,28 @@ def test_batch_on_one_graph_matches_separate_solves(dtype):
             assert one.objective == other.objective
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_batch_sharing_edge_costs_matches_separate_copies(dtype):
+    """Instances given one edge costs tensor (the backward's perturbed
+    copies) share its conversion and finiteness check."""
+    rng = np.random.default_rng(13)
+    edges = grid_graph(40, 40, (1, 4))
+    node_costs = [rng.normal(size=(1600, 4)) for _ in range(3)]
+    edge_costs = torch.from_numpy(rng.normal(size=len(edges)).astype(dtype))
+    copies = solve_mwc_batch(node_costs, edges,
+                             [edge_costs.clone() for _ in range(3)])
+    shared = solve_mwc_batch(node_costs, edges, [edge_costs] * 3)
+    for one, other in zip(copies, shared):
+        assert torch.equal(one.labels, other.labels)
+        assert one.objective == other.objective
+    edge_costs[7] = float('nan')
+    with pytest.raises(ValueError, match=r'edge_costs must be finite.*0\)'):
+        solve_mwc_batch(node_costs, edges, [edge_costs] * 3)
+    with pytest.raises(ValueError, match=r'edge_costs must be finite.*2\)'):
+        solve_mwc_batch(node_costs, edges,
+                        [edge_costs.nan_to_num()] * 2 + [edge_costs])
+
+
 def test_deterministic_repeated_solves():
     rng = np.random.default_rng(11)
     instance = random_amwc_instance(rng, max_nodes=300)

@@ -71,12 +71,15 @@ void check_edges(const at::Tensor &edges, int64_t n, std::size_t index) {
   }
 }
 
-void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
+// check_edge_costs: false for edge costs already checked (shared).
+void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index,
+                  bool check_edge_costs) {
   const int64_t n = problem.num_nodes;
   TORCH_CHECK_VALUE(all_finite(problem.node_costs, n * problem.num_labels),
                     "node_costs must be finite (instance ", index, ")");
-  TORCH_CHECK_VALUE(all_finite(problem.edge_costs, problem.num_edges),
-                    "edge_costs must be finite (instance ", index, ")");
+  TORCH_CHECK_VALUE(
+      !check_edge_costs || all_finite(problem.edge_costs, problem.num_edges),
+      "edge_costs must be finite (instance ", index, ")");
   if (problem.initial_labels == nullptr) return;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t label = problem.initial_labels[i];
@@ -119,6 +122,20 @@ const Out *data_as(const at::Tensor &tensor,
   return buffer.data();
 }
 
+// The first of tensors[0..k] that is tensors[k] (the same data, type and
+// shape): k unless an earlier instance was given the same tensor.
+std::size_t first_same(const std::vector<at::Tensor> &tensors,
+                       std::size_t k) {
+  const at::Tensor &tensor = tensors[k];
+  return std::find_if(tensors.begin(), tensors.begin() + k,
+                      [&](const at::Tensor &other) {
+                        return other.data_ptr() == tensor.data_ptr() &&
+                               other.scalar_type() == tensor.scalar_type() &&
+                               other.sizes() == tensor.sizes();
+                      }) -
+         tensors.begin();
+}
+
 at::Tensor to_tensor(const mmcv_ops::HugeVector<int64_t> &values) {
   at::Tensor out = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
   std::memcpy(out.data_ptr<int64_t>(), values.data(),
@@ -150,13 +167,10 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     problem.node_costs = data_as<double, float>(node_costs[k], node_buffers[k]);
     problem.num_edges = edges[k].size(0);
     // Instances given one edges tensor (one graph) share its conversion and
-    // its check, and the solver then builds its adjacency once.
-    const std::size_t same = std::find_if(
-        edges.begin(), edges.begin() + k, [&](const at::Tensor &other) {
-          return other.data_ptr() == edges[k].data_ptr() &&
-                 other.scalar_type() == edges[k].scalar_type() &&
-                 other.sizes() == edges[k].sizes();
-        }) - edges.begin();
+    // its check, and the solver then builds its adjacency once; so do
+    // instances given one edge costs tensor (the backward's perturbed
+    // copies of an image) for its conversion and check.
+    const std::size_t same = first_same(edges, k);
     if (same == k || problems[same].num_nodes != problem.num_nodes)
       check_edges(edges[k], problem.num_nodes, k);
     if (same < k) {
@@ -164,8 +178,11 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     } else {
       problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
     }
+    const std::size_t same_costs = first_same(edge_costs, k);
     problem.edge_costs =
-        data_as<double, float>(edge_costs[k], edge_cost_buffers[k]);
+        same_costs < k ? problems[same_costs].edge_costs
+                       : data_as<double, float>(edge_costs[k],
+                                                edge_cost_buffers[k]);
     problem.partitionable = partitionable[k].data_ptr<bool>();
     if (initial_labels[k].has_value()) {
       problem.initial_labels =
@@ -175,7 +192,7 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
       problem.initial_clusters =
           data_as<int64_t, int32_t>(*initial_clusters[k], cluster_buffers[k]);
     }
-    check_values(problem, k);
+    check_values(problem, k, same_costs == k);
   }
   std::vector<mmcv_ops::AmwcSolution> solutions =
       mmcv_ops::solve_amwc_greedy_batch(problems,
