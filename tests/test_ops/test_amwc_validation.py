@@ -72,14 +72,17 @@ def test_invalid_argument(key, value, error, match):
 
 @pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize('key', ['node_costs', 'edge_costs'])
-def test_one_non_finite_cost_among_many(key, bad):
-    """The vectorised finiteness check finds one bad value at any place."""
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_one_non_finite_cost_among_many(key, bad, dtype):
+    """The vectorised finiteness check finds one bad value at any place, in
+    the costs' own type (large finite values pass)."""
     rng = np.random.default_rng(0)
     n = 1000
+    scale = 1e300 if dtype == np.float64 else 1e30
     args = dict(
-        node_costs=rng.normal(size=(n, 3)) * 1e300,
+        node_costs=(rng.normal(size=(n, 3)) * scale).astype(dtype),
         edges=np.stack([np.arange(n - 1), np.arange(1, n)], 1),
-        edge_costs=rng.normal(size=n - 1) * 1e300,
+        edge_costs=(rng.normal(size=n - 1) * scale).astype(dtype),
         partitionable=np.array([True, False, False]))
     solve_amwc(**args)
     for position in (0, 517, args[key].size - 1):

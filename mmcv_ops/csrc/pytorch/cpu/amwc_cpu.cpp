@@ -24,15 +24,26 @@ namespace {
 // x - x is +0 for every finite x and NaN for an infinity or a NaN, so the OR
 // of the differences' bits is zero exactly when all values are finite; a
 // loop over std::isfinite does not vectorise.
-bool all_finite(const double *values, int64_t count) {
-  uint64_t bits = 0;
+template <typename Float, typename Bits>
+bool all_finite(const Float *values, int64_t count) {
+  static_assert(sizeof(Float) == sizeof(Bits));
+  Bits bits = 0;
   for (int64_t k = 0; k < count; ++k) {
-    const double difference = values[k] - values[k];
-    uint64_t word;
+    const Float difference = values[k] - values[k];
+    Bits word;
     std::memcpy(&word, &difference, sizeof(word));
     bits |= word;
   }
   return bits == 0;
+}
+
+// Costs are checked in their own type, before any conversion: a float32
+// tensor (a network's output) is half the bytes of its float64 copy.
+bool all_finite(const at::Tensor &costs) {
+  if (costs.scalar_type() == at::kFloat)
+    return all_finite<float, uint32_t>(costs.data_ptr<float>(), costs.numel());
+  return all_finite<double, uint64_t>(costs.data_ptr<double>(),
+                                      costs.numel());
 }
 
 // Checks the edges in their own integer type, before any conversion: one
@@ -71,17 +82,18 @@ void check_edges(const at::Tensor &edges, int64_t n, std::size_t index) {
   }
 }
 
-// check_edge_costs: false for edge costs already checked (shared).
-void check_values(const mmcv_ops::AmwcProblem &problem, std::size_t index,
-                  bool check_edge_costs) {
+// Checks a warm start's labels (and clusters, if given).
+void check_start(const mmcv_ops::AmwcProblem &problem, std::size_t index) {
   const int64_t n = problem.num_nodes;
-  TORCH_CHECK_VALUE(all_finite(problem.node_costs, n * problem.num_labels),
-                    "node_costs must be finite (instance ", index, ")");
-  TORCH_CHECK_VALUE(
-      !check_edge_costs || all_finite(problem.edge_costs, problem.num_edges),
-      "edge_costs must be finite (instance ", index, ")");
   if (problem.initial_labels == nullptr) return;
+  // -1 .. L - 1 is 0 .. L in unsigned arithmetic (which wraps, signed
+  // overflows).
+  bool valid = true;
   for (int64_t i = 0; i < n; ++i) {
+    valid &= static_cast<uint64_t>(problem.initial_labels[i]) + 1 <=
+             static_cast<uint64_t>(problem.num_labels);
+  }
+  for (int64_t i = 0; !valid && i < n; ++i) {
     const int64_t label = problem.initial_labels[i];
     TORCH_CHECK_VALUE(-1 <= label && label < problem.num_labels,
                       "initial_labels must hold labels in [0, ",
@@ -164,6 +176,8 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
     mmcv_ops::AmwcProblem &problem = problems[k];
     problem.num_nodes = node_costs[k].size(0);
     problem.num_labels = node_costs[k].size(1);
+    TORCH_CHECK_VALUE(all_finite(node_costs[k]),
+                      "node_costs must be finite (instance ", k, ")");
     problem.node_costs = data_as<double, float>(node_costs[k], node_buffers[k]);
     problem.num_edges = edges[k].size(0);
     // Instances given one edges tensor (one graph) share its conversion and
@@ -179,6 +193,8 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
       problem.edges = data_as<int64_t, int32_t>(edges[k], edge_buffers[k]);
     }
     const std::size_t same_costs = first_same(edge_costs, k);
+    TORCH_CHECK_VALUE(same_costs < k || all_finite(edge_costs[k]),
+                      "edge_costs must be finite (instance ", k, ")");
     problem.edge_costs =
         same_costs < k ? problems[same_costs].edge_costs
                        : data_as<double, float>(edge_costs[k],
@@ -192,7 +208,7 @@ std::vector<AmwcResultTuple> solve_amwc_batch_cpu(
       problem.initial_clusters =
           data_as<int64_t, int32_t>(*initial_clusters[k], cluster_buffers[k]);
     }
-    check_values(problem, k, same_costs == k);
+    check_start(problem, k);
   }
   std::vector<mmcv_ops::AmwcSolution> solutions =
       mmcv_ops::solve_amwc_greedy_batch(problems,
