@@ -24,8 +24,9 @@ namespace {
 // x - x is +0 for every finite x and NaN for an infinity or a NaN, so the OR
 // of the differences' bits is zero exactly when all values are finite; a
 // loop over std::isfinite does not vectorise.
-template <typename Float, typename Bits>
+template <typename Float>
 bool all_finite(const Float *values, int64_t count) {
+  using Bits = std::conditional_t<sizeof(Float) == 8, uint64_t, uint32_t>;
   static_assert(sizeof(Float) == sizeof(Bits));
   Bits bits = 0;
   for (int64_t k = 0; k < count; ++k) {
@@ -41,9 +42,8 @@ bool all_finite(const Float *values, int64_t count) {
 // tensor (a network's output) is half the bytes of its float64 copy.
 bool all_finite(const at::Tensor &costs) {
   if (costs.scalar_type() == at::kFloat)
-    return all_finite<float, uint32_t>(costs.data_ptr<float>(), costs.numel());
-  return all_finite<double, uint64_t>(costs.data_ptr<double>(),
-                                      costs.numel());
+    return all_finite(costs.data_ptr<float>(), costs.numel());
+  return all_finite(costs.data_ptr<double>(), costs.numel());
 }
 
 // Checks the edges in their own integer type, before any conversion: one
